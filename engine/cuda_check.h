@@ -1,0 +1,48 @@
+// CUDA_CHECK / CUDNN_CHECK / CUBLAS_CHECK / NCCL_CHECK: turn library status codes into
+// bnas::Error with the failing call, file:line and the library's own error string.
+// Only include from CUDA-enabled translation units.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "engine/check.h"
+
+namespace bnas::detail {
+inline const char* cublas_status_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "success";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "not initialized";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "allocation failed";
+    case CUBLAS_STATUS_INVALID_VALUE: return "invalid value";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "architecture mismatch";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "execution failed";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "not supported";
+    default: return "error";
+  }
+}
+}  // namespace bnas::detail
+
+#define CUDA_CHECK(call)                                                                   \
+  do {                                                                                     \
+    cudaError_t err_ = (call);                                                             \
+    if (err_ != cudaSuccess)                                                               \
+      ::bnas::detail::fail(__FILE__, __LINE__, #call,                                      \
+                           ::bnas::detail::concat("CUDA error: ", cudaGetErrorString(err_))); \
+  } while (0)
+#define CUDNN_CHECK(call)                                                                  \
+  do {                                                                                     \
+    cudnnStatus_t st_ = (call);                                                            \
+    if (st_ != CUDNN_STATUS_SUCCESS)                                                       \
+      ::bnas::detail::fail(__FILE__, __LINE__, #call,                                      \
+                           ::bnas::detail::concat("cuDNN error: ", cudnnGetErrorString(st_))); \
+  } while (0)
+#define CUBLAS_CHECK(call)                                                                 \
+  do {                                                                                     \
+    cublasStatus_t st_ = (call);                                                           \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                      \
+      ::bnas::detail::fail(__FILE__, __LINE__, #call,                                      \
+                           ::bnas::detail::concat("cuBLAS error: ",                        \
+                                                  ::bnas::detail::cublas_status_name(st_))); \
+  } while (0)
+// NCCL_CHECK lives in engine/comm (the only user), so this header does not need nccl.h.

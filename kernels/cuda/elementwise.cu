@@ -1,0 +1,29 @@
+#include "engine/cuda_check.h"
+#include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/elementwise_math.h"
+
+namespace bnas::kernels::cuda {
+namespace {
+__global__ void relu_fwd_k(const float* x, float* y, int64_t n) { BNAS_GRID_STRIDE(i, n) y[i] = relu(x[i]); }
+__global__ void relu_bwd_k(const float* y, const float* gy, float* gx, int64_t n) {
+  BNAS_GRID_STRIDE(i, n) gx[i] = relu_grad(y[i], gy[i]);
+}
+__global__ void axpby_k(float a, const float* x, float b, const float* y, float* out, int64_t n) {
+  BNAS_GRID_STRIDE(i, n) out[i] = kernels::axpby(a, x[i], b, y[i]);
+}
+}  // namespace
+
+void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
+  relu_fwd_k<<<blocks_for(n), kThreads, 0, s>>>(x, y, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void relu_backward(const float* y, const float* gy, float* gx, int64_t n, cudaStream_t s) {
+  relu_bwd_k<<<blocks_for(n), kThreads, 0, s>>>(y, gy, gx, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void axpby(float a, const float* x, float b, const float* y, float* out, int64_t n, cudaStream_t s) {
+  axpby_k<<<blocks_for(n), kThreads, 0, s>>>(a, x, b, y, out, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+}  // namespace bnas::kernels::cuda

@@ -1,0 +1,4 @@
+"""Op cases mirrored from tests/ops/cases_*.cpp: one module per op family, each with CASES, a
+list of {"name", "inputs": [{"shape", "kind", "classes", "differentiable"}], "fn"}.
+kind is "normal" (default, differentiable), "positive" (U(0.5, 1.5), not differentiable unless
+said) or "labels" (int32 in [0, classes)). fn receives float64 tensors (labels as int64)."""
