@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# GPU check: on a machine with an NVIDIA GPU, configure for that GPU, build, run the gpu-labelled
+# tests and the benchmarks, and print a short table. Writes everything under ${OUT:-gpu_check_out}.
+#   tools/gpu_check.sh            (from the repository root; a few minutes on an H100/H200)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu_check_out}
+mkdir -p "$out"
+
+# cuDNN and NCCL may exist only inside PyTorch's Python wheels (nvidia.cudnn, nvidia.nccl).
+py_pkg_root() { python3 -c "import importlib, os; m = importlib.import_module('$1'); print(os.path.dirname(m.__file__) if m.__file__ else list(m.__path__)[0])" 2>/dev/null; }
+if [ -z "${CUDNN_ROOT:-}" ] && [ ! -e /usr/local/cuda/include/cudnn.h ]; then CUDNN_ROOT=$(py_pkg_root nvidia.cudnn); fi
+if [ -z "${NCCL_ROOT:-}" ] && [ ! -e /usr/local/cuda/include/nccl.h ]; then NCCL_ROOT=$(py_pkg_root nvidia.nccl); fi
+export CUDNN_ROOT=${CUDNN_ROOT:-} NCCL_ROOT=${NCCL_ROOT:-}
+for r in "$CUDNN_ROOT" "$NCCL_ROOT"; do
+  [ -n "$r" ] && export LD_LIBRARY_PATH="$r/lib:${LD_LIBRARY_PATH:-}"
+  # Wheels ship libcudnn.so.9 / libnccl.so.2 only: give the linker the unversioned names.
+  if [ -n "$r" ] && [ -d "$r/lib" ]; then
+    for l in "$r"/lib/libcudnn.so.* "$r"/lib/libnccl.so.*; do
+      [ -e "$l" ] || continue
+      base=$(basename "$l" | sed -E 's/\.so\..*/.so/')
+      [ -e "$r/lib/$base" ] || ln -sf "$(basename "$l")" "$r/lib/$base" 2>/dev/null || true
+    done
+  fi
+done
+
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
+arch=${arch:-90}
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+echo "GPU: ${gpu:-unknown} (sm_$arch); CUDNN_ROOT=${CUDNN_ROOT:-system} NCCL_ROOT=${NCCL_ROOT:-system}"
+
+t0=$(date +%s)
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+  -DCUDNN_ROOT="$CUDNN_ROOT" -DNCCL_ROOT="$NCCL_ROOT" > "$out/configure.log" 2>&1 \
+  && cmake --build build-gpu -j "$(nproc)" > "$out/build.log" 2>&1
+build_rc=$?
+t1=$(date +%s)
+[ $build_rc -eq 0 ] || { echo "build failed (see $out/build.log)"; tail -30 "$out/build.log"; exit 1; }
+
+ctest --test-dir build-gpu -L gpu --output-on-failure > "$out/gpu_tests.log" 2>&1
+tests_rc=$?
+t2=$(date +%s)
+
+for b in build-gpu/tools/bnas_bench_*; do
+  [ -x "$b" ] || continue
+  name=$(basename "$b")
+  if [ "$name" = bnas_bench_ops ]; then
+    "$b" --device cuda --batch 64 > "$out/$name.txt" 2>&1
+  else
+    "$b" > "$out/$name.txt" 2>&1
+  fi
+done
+
+echo
+echo "| step | result |"
+echo "|---|---|"
+echo "| build (sm_$arch) | rc=$build_rc, $((t1 - t0)) s |"
+echo "| gpu tests | rc=$tests_rc, $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" | tail -1), $((t2 - t1)) s |"
+echo
+echo "| op | case | fwd ms | fwd+bwd ms | rate |"
+echo "|---|---|---|---|---|"
+grep -h '^op=' "$out/bnas_bench_ops.txt" 2>/dev/null | sed -E 's/op=([^ ]*) case=([^ ]*) device=[^ ]* shape=[^ ]* fwd_ms=([^ ]*) fwd_bwd_ms=([^ ]*) (.*)/| \1 | \2 | \3 | \4 | \5 |/'
+for f in "$out"/bnas_bench_*.txt; do
+  [ "$(basename "$f")" = bnas_bench_ops.txt ] && continue
+  echo; echo "$(basename "$f" .txt):"; grep -v '^$' "$f" | head -20
+done
+[ $tests_rc -eq 0 ]
