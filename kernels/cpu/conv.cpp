@@ -44,6 +44,15 @@ int64_t chunk_samples(const ConvShape& s) {
   return std::max<int64_t>(1, std::min<int64_t>(s.n, kColBudget / std::max<int64_t>(1, per_sample)));
 }
 
+// The output positions o in [0, out) whose input position o * stride + offset lies in [0, in),
+// as [*lo, *hi) (offset = tap * dilation - pad). Hoisting the bounds out of the inner loops
+// keeps those loops branch-free.
+inline void valid_range(int64_t in, int64_t out, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
+  *lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  *hi = in - 1 - offset < 0 ? 0 : std::min(out, (in - 1 - offset) / stride + 1);
+  if (*lo > *hi) *lo = *hi;
+}
+
 // col[(c * kh + i) * kw + j][b * ho * wo + oh * wo + ow] = x[n0 + b][g * cin_g + c][ih][iw] (0 outside).
 template <class T> void im2col(const ConvShape& s, const T* x, int64_t g, int64_t n0, int64_t nb, T* col) {
   const int64_t cg = s.cin_g(), plane = s.ho * s.wo, ld = nb * plane;
@@ -52,21 +61,26 @@ template <class T> void im2col(const ConvShape& s, const T* x, int64_t g, int64_
     for (int64_t c = 0; c < cg; ++c) {
       const T* xp = x + (n0 + b) * s.x_batch_stride + (g * cg + c) * s.h * s.w;
       for (int64_t i = 0; i < s.kh; ++i) {
+        int64_t oh_lo, oh_hi;
+        valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
         for (int64_t j = 0; j < s.kw; ++j) {
+          const int64_t off = j * s.dilation - s.pad;
+          int64_t lo, hi;
+          valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
           T* dst = col + ((c * s.kh + i) * s.kw + j) * ld + b * plane;
-          for (int64_t oh = 0; oh < s.ho; ++oh) {
-            const int64_t ih = oh * s.stride - s.pad + i * s.dilation;
+          std::fill(dst, dst + oh_lo * s.wo, T(0));
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+            const T* row = xp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
             T* d = dst + oh * s.wo;
-            if (ih < 0 || ih >= s.h) {
-              std::fill(d, d + s.wo, T(0));
-              continue;
+            std::fill(d, d + lo, T(0));
+            if (s.stride == 1) {
+              std::copy(row + lo, row + hi, d + lo);
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) d[ow] = row[ow * s.stride];
             }
-            const T* row = xp + ih * s.w;
-            for (int64_t ow = 0; ow < s.wo; ++ow) {
-              const int64_t iw = ow * s.stride - s.pad + j * s.dilation;
-              d[ow] = (iw >= 0 && iw < s.w) ? row[iw] : T(0);
-            }
+            std::fill(d + hi, d + s.wo, T(0));
           }
+          std::fill(dst + oh_hi * s.wo, dst + plane, T(0));
         }
       }
     }
@@ -83,17 +97,17 @@ template <class T> void col2im(const ConvShape& s, const T* col, int64_t g, int6
       T* gp = gx + ((n0 + b) * s.cin + g * cg + c) * s.h * s.w;
       std::fill(gp, gp + s.h * s.w, T(0));
       for (int64_t i = 0; i < s.kh; ++i) {
+        int64_t oh_lo, oh_hi;
+        valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
         for (int64_t j = 0; j < s.kw; ++j) {
+          const int64_t off = j * s.dilation - s.pad;
+          int64_t lo, hi;
+          valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
           const T* src = col + ((c * s.kh + i) * s.kw + j) * ld + b * plane;
-          for (int64_t oh = 0; oh < s.ho; ++oh) {
-            const int64_t ih = oh * s.stride - s.pad + i * s.dilation;
-            if (ih < 0 || ih >= s.h) continue;
-            T* row = gp + ih * s.w;
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+            T* row = gp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
             const T* sr = src + oh * s.wo;
-            for (int64_t ow = 0; ow < s.wo; ++ow) {
-              const int64_t iw = ow * s.stride - s.pad + j * s.dilation;
-              if (iw >= 0 && iw < s.w) row[iw] += sr[ow];
-            }
+            for (int64_t ow = lo; ow < hi; ++ow) row[ow * s.stride] += sr[ow];
           }
         }
       }
@@ -119,26 +133,36 @@ template <class T> void unpack_rows(const ConvShape& s, int64_t g, int64_t n0, i
 }
 
 // ---- depthwise (groups == cin == cout): direct loops -----------------------------------------
+// Each (sample, channel) plane is copied into a zero-padded scratch plane, (h + 2p) x (w + 2p),
+// so the tap loops need no bounds checks; every output sums its taps in (i, j) order.
+template <class T> void pad_plane(const ConvShape& s, const T* src, T* dst) {
+  const int64_t pw = s.w + 2 * s.pad;
+  std::fill(dst, dst + (s.h + 2 * s.pad) * pw, T(0));
+  for (int64_t ih = 0; ih < s.h; ++ih) std::copy(src + ih * s.w, src + (ih + 1) * s.w, dst + (ih + s.pad) * pw + s.pad);
+}
+
 template <class T> void depthwise_forward(const ConvShape& s, const T* x, const T* w, T* y) {
-  const int64_t C = s.cin, plane = s.ho * s.wo;
+  const int64_t C = s.cin, plane = s.ho * s.wo, pw = s.w + 2 * s.pad, st = s.stride, d = s.dilation;
 #pragma omp parallel for collapse(2) schedule(static) if (s.n * C * plane * s.kh * s.kw > kParallelWork)
   for (int64_t n = 0; n < s.n; ++n) {
     for (int64_t c = 0; c < C; ++c) {
-      const T* xp = x + n * s.x_batch_stride + c * s.h * s.w;
+      T* xpad = scratch<T>(0, (s.h + 2 * s.pad) * pw);
+      pad_plane(s, x + n * s.x_batch_stride + c * s.h * s.w, xpad);
       const T* wp = w + c * s.kh * s.kw;
       T* yp = y + (n * C + c) * plane;
       for (int64_t oh = 0; oh < s.ho; ++oh) {
-        for (int64_t ow = 0; ow < s.wo; ++ow) {
-          T acc = 0;
-          for (int64_t i = 0; i < s.kh; ++i) {
-            const int64_t ih = oh * s.stride - s.pad + i * s.dilation;
-            if (ih < 0 || ih >= s.h) continue;
-            for (int64_t j = 0; j < s.kw; ++j) {
-              const int64_t iw = ow * s.stride - s.pad + j * s.dilation;
-              if (iw >= 0 && iw < s.w) acc += xp[ih * s.w + iw] * wp[i * s.kw + j];
+        T* __restrict yr = yp + oh * s.wo;
+        std::fill(yr, yr + s.wo, T(0));
+        for (int64_t i = 0; i < s.kh; ++i) {
+          for (int64_t j = 0; j < s.kw; ++j) {
+            const T* __restrict xr = xpad + (oh * st + i * d) * pw + j * d;
+            const T wv = wp[i * s.kw + j];
+            if (st == 1) {
+              for (int64_t ow = 0; ow < s.wo; ++ow) yr[ow] += xr[ow] * wv;
+            } else {
+              for (int64_t ow = 0; ow < s.wo; ++ow) yr[ow] += xr[ow * st] * wv;
             }
           }
-          yp[oh * s.wo + ow] = acc;
         }
       }
     }
@@ -146,50 +170,69 @@ template <class T> void depthwise_forward(const ConvShape& s, const T* x, const 
 }
 
 template <class T> void depthwise_backward_input(const ConvShape& s, const T* w, const T* gy, T* gx) {
-  const int64_t C = s.cin, plane = s.ho * s.wo;
+  const int64_t C = s.cin, plane = s.ho * s.wo, pw = s.w + 2 * s.pad, st = s.stride, d = s.dilation;
 #pragma omp parallel for collapse(2) schedule(static) if (s.n * C * plane * s.kh * s.kw > kParallelWork)
   for (int64_t n = 0; n < s.n; ++n) {
     for (int64_t c = 0; c < C; ++c) {
+      T* gpad = scratch<T>(0, (s.h + 2 * s.pad) * pw);
+      std::fill(gpad, gpad + (s.h + 2 * s.pad) * pw, T(0));
       const T* wp = w + c * s.kh * s.kw;
       const T* gp = gy + (n * C + c) * plane;
-      T* gxp = gx + (n * C + c) * s.h * s.w;
-      std::fill(gxp, gxp + s.h * s.w, T(0));
       for (int64_t oh = 0; oh < s.ho; ++oh) {
-        for (int64_t ow = 0; ow < s.wo; ++ow) {
-          const T g = gp[oh * s.wo + ow];
-          for (int64_t i = 0; i < s.kh; ++i) {
-            const int64_t ih = oh * s.stride - s.pad + i * s.dilation;
-            if (ih < 0 || ih >= s.h) continue;
-            for (int64_t j = 0; j < s.kw; ++j) {
-              const int64_t iw = ow * s.stride - s.pad + j * s.dilation;
-              if (iw >= 0 && iw < s.w) gxp[ih * s.w + iw] += g * wp[i * s.kw + j];
+        const T* __restrict gr = gp + oh * s.wo;
+        for (int64_t i = 0; i < s.kh; ++i) {
+          for (int64_t j = 0; j < s.kw; ++j) {
+            T* __restrict xr = gpad + (oh * st + i * d) * pw + j * d;
+            const T wv = wp[i * s.kw + j];
+            if (st == 1) {
+              for (int64_t ow = 0; ow < s.wo; ++ow) xr[ow] += gr[ow] * wv;
+            } else {
+              for (int64_t ow = 0; ow < s.wo; ++ow) xr[ow * st] += gr[ow] * wv;
+            }
+          }
+        }
+      }
+      T* gxp = gx + (n * C + c) * s.h * s.w;
+      for (int64_t ih = 0; ih < s.h; ++ih)
+        std::copy(gpad + (ih + s.pad) * pw + s.pad, gpad + (ih + s.pad) * pw + s.pad + s.w, gxp + ih * s.w);
+    }
+  }
+}
+
+// One channel per iteration. Each tap keeps one partial sum per output column (a vectorisable
+// loop over samples and rows), added up in column order at the end: a fixed order, whatever
+// the thread count.
+template <class T> void depthwise_backward_weight(const ConvShape& s, const T* x, const T* gy, T* gw) {
+  const int64_t C = s.cin, plane = s.ho * s.wo, taps = s.kh * s.kw, pw = s.w + 2 * s.pad;
+  const int64_t st = s.stride, d = s.dilation;
+#pragma omp parallel for schedule(static) if (s.n * C * plane * taps > kParallelWork)
+  for (int64_t c = 0; c < C; ++c) {
+    T* xpad = scratch<T>(0, (s.h + 2 * s.pad) * pw);
+    T* part = scratch<T>(1, taps * s.wo);
+    std::fill(part, part + taps * s.wo, T(0));
+    for (int64_t n = 0; n < s.n; ++n) {
+      pad_plane(s, x + n * s.x_batch_stride + c * s.h * s.w, xpad);
+      const T* gp = gy + (n * C + c) * plane;
+      for (int64_t i = 0; i < s.kh; ++i) {
+        for (int64_t j = 0; j < s.kw; ++j) {
+          T* __restrict pr = part + (i * s.kw + j) * s.wo;
+          for (int64_t oh = 0; oh < s.ho; ++oh) {
+            const T* __restrict xr = xpad + (oh * st + i * d) * pw + j * d;
+            const T* __restrict gr = gp + oh * s.wo;
+            if (st == 1) {
+              for (int64_t ow = 0; ow < s.wo; ++ow) pr[ow] += gr[ow] * xr[ow];
+            } else {
+              for (int64_t ow = 0; ow < s.wo; ++ow) pr[ow] += gr[ow] * xr[ow * st];
             }
           }
         }
       }
     }
-  }
-}
-
-template <class T> void depthwise_backward_weight(const ConvShape& s, const T* x, const T* gy, T* gw) {
-  const int64_t C = s.cin, plane = s.ho * s.wo, taps = s.kh * s.kw;
-#pragma omp parallel for schedule(static) if (s.n * C * plane * taps > kParallelWork)
-  for (int64_t ct = 0; ct < C * taps; ++ct) {
-    const int64_t c = ct / taps, i = (ct % taps) / s.kw, j = ct % s.kw;
-    T acc = 0;
-    for (int64_t n = 0; n < s.n; ++n) {
-      const T* xp = x + n * s.x_batch_stride + c * s.h * s.w;
-      const T* gp = gy + (n * C + c) * plane;
-      for (int64_t oh = 0; oh < s.ho; ++oh) {
-        const int64_t ih = oh * s.stride - s.pad + i * s.dilation;
-        if (ih < 0 || ih >= s.h) continue;
-        for (int64_t ow = 0; ow < s.wo; ++ow) {
-          const int64_t iw = ow * s.stride - s.pad + j * s.dilation;
-          if (iw >= 0 && iw < s.w) acc += gp[oh * s.wo + ow] * xp[ih * s.w + iw];
-        }
-      }
+    for (int64_t t = 0; t < taps; ++t) {
+      T a = 0;
+      for (int64_t ow = 0; ow < s.wo; ++ow) a += part[t * s.wo + ow];
+      gw[c * taps + t] = a;
     }
-    gw[ct] = acc;
   }
 }
 
