@@ -1,0 +1,117 @@
+// Op cases: softmax, log_softmax, cross_entropy (mirrored by tests/reference/op_cases/loss.py),
+// and plain tests of count_correct (not differentiable, so outside the OpCase harness) and of
+// out-of-range labels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/device.h"
+#include "tests/ops/harness.h"
+
+namespace bnas::testing {
+namespace {
+using V = std::vector<Tensor>;
+BNAS_OP_CASES({
+    {"softmax_1d", {normal({7})}, [](const V& in) { return ops::softmax(in[0]); }},
+    {"softmax_2d", {normal({4, 10})}, [](const V& in) { return ops::softmax(in[0]); }},
+    // Rows longer than a warp: every lane of the CUDA kernel takes several elements.
+    {"softmax_2d_wide", {normal({3, 70})}, [](const V& in) { return ops::softmax(in[0]); }},
+    {"log_softmax_1d", {normal({7})}, [](const V& in) { return ops::log_softmax(in[0]); }},
+    {"log_softmax_2d", {normal({4, 10})}, [](const V& in) { return ops::log_softmax(in[0]); }},
+    {"cross_entropy", {normal({6, 10}), labels(6, 10)},
+     [](const V& in) { return ops::cross_entropy(in[0], in[1], 0.0); }},
+    {"cross_entropy_smooth", {normal({6, 10}), labels(6, 10)},
+     [](const V& in) { return ops::cross_entropy(in[0], in[1], 0.1); }},
+    {"cross_entropy_smooth_wide", {normal({3, 40}), labels(3, 40)},
+     [](const V& in) { return ops::cross_entropy(in[0], in[1], 0.1); }},
+});
+
+// Logits with known arg-maxes, including a tie (the first maximum wins) and rows whose maximum
+// is not the label.
+Tensor known_logits(DType t, Device d) {
+  return Tensor::from_vector({0.1, 0.9, 0.3,     // arg-max 1
+                              2.0, -1.0, 2.0,    // tie: 0
+                              -3.0, -2.0, -1.0,  // 2
+                              0.5, 0.5, 0.5,     // tie: 0
+                              1.0, 4.0, 3.0},    // 1
+                             {5, 3}, t, d);
+}
+
+TEST(OpsUnit, CountCorrectKnownRowsCpu) {
+  const Tensor labels = Tensor::from_ints({1, 0, 0, 1, 1}, {5});
+  for (DType t : {DType::F32, DType::F64}) {
+    const Tensor c = ops::count_correct(known_logits(t, Device::cpu()), labels);
+    EXPECT_EQ(c.dtype(), DType::F32);
+    EXPECT_EQ(c.shape(), Shape({1}));
+    EXPECT_EQ(c.item(), 3.0);  // rows 0, 1 and 4
+  }
+}
+
+TEST(OpsUnit, CountCorrectIsNotRecorded) {
+  Tensor x = known_logits(DType::F64, Device::cpu());
+  x.set_requires_grad(true);
+  const Tensor c = ops::count_correct(x, Tensor::from_ints({1, 0, 0, 1, 1}, {5}));
+  EXPECT_FALSE(c.requires_grad());
+}
+
+TEST(OpsUnit, OutOfRangeLabelsThrowOnCpu) {
+  const Tensor x = known_logits(DType::F32, Device::cpu());
+  for (int32_t bad : {-1, 3}) {
+    const Tensor labels = Tensor::from_ints({1, 0, bad, 1, 1}, {5});
+    EXPECT_THROW(ops::count_correct(x, labels), Error);
+    EXPECT_THROW(ops::cross_entropy(x, labels, 0.1), Error);
+  }
+  EXPECT_THROW(ops::cross_entropy(x, Tensor::from_ints({1, 0, 0}, {3})), Error);  // wrong count
+  EXPECT_THROW(ops::cross_entropy(x, Tensor::from_vector({1, 0, 0, 1, 1}, {5})), Error);  // not int32
+}
+
+TEST(OpsGpu, CountCorrectMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  const Device gpu = Device::cuda(0);
+  EXPECT_EQ(ops::count_correct(known_logits(DType::F32, gpu), Tensor::from_ints({1, 0, 0, 1, 1}, {5}, gpu)).item(),
+            3.0);
+  // Random rows, many with ties (values rounded to a coarse grid), several row lengths.
+  std::mt19937 rng(std::random_device{}());
+  for (int K : {3, 10, 33, 100}) {
+    const int N = 300;
+    std::vector<double> v(static_cast<size_t>(N * K));
+    for (double& e : v) e = std::round(std::normal_distribution<double>(0, 2)(rng));
+    std::vector<int32_t> l(N);
+    for (int32_t& e : l) e = static_cast<int32_t>(rng() % K);
+    const Tensor x = Tensor::from_vector(v, {N, K});
+    const Tensor labels = Tensor::from_ints(l, {N});
+    const Tensor out = ops::count_correct(x.to(gpu), labels.to(gpu));
+    ASSERT_TRUE(out.is_cuda());
+    EXPECT_EQ(out.item(), ops::count_correct(x, labels).item()) << "K = " << K;
+  }
+}
+
+// On the GPU an out-of-range label cannot throw (that would need a sync): its row adds 0 to the
+// loss sum and gets a zero gradient, and it never counts as correct.
+TEST(OpsGpu, OutOfRangeLabelsContributeNothing) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  const Device gpu = Device::cuda(0);
+  Generator gen(3, RngStream::Test);
+  const Tensor x = Tensor::from_vector(gen.normal(4 * 5), {4, 5});
+  const Tensor bad = Tensor::from_ints({2, 7, 0, -1}, {4}, gpu);
+  const Tensor xg = x.to(gpu).set_requires_grad(true);
+  const Tensor loss = ops::cross_entropy(xg, bad, 0.1);
+  const Tensor g = grad(loss, {xg})[0];
+  // The valid rows 0 and 2 alone, rescaled from a mean over 2 rows to a mean over 4.
+  const std::vector<double> xv = x.to_doubles();
+  std::vector<double> valid(xv.begin(), xv.begin() + 5);
+  valid.insert(valid.end(), xv.begin() + 10, xv.begin() + 15);
+  const double ref =
+      ops::cross_entropy(Tensor::from_vector(valid, {2, 5}), Tensor::from_ints({2, 0}, {2}), 0.1).item() * 0.5;
+  EXPECT_NEAR(loss.item(), ref, 1e-5);
+  const std::vector<double> gv = g.to_doubles();
+  for (int k = 0; k < 5; ++k) {
+    EXPECT_EQ(gv[5 + k], 0.0);
+    EXPECT_EQ(gv[15 + k], 0.0);
+  }
+  EXPECT_EQ(ops::count_correct(x.to(gpu), bad).item() <= 2.0, true);
+}
+
+}  // namespace
+}  // namespace bnas::testing
