@@ -27,9 +27,12 @@ BnDims bn_dims(const Tensor& x) {
 }
 
 #if BNAS_WITH_CUDA
-// The CUDA kernels index a channel's elements and the whole tensor with 32-bit integers.
+// The CUDA kernels index a channel's elements and the whole tensor with 32-bit integers and put
+// the channels on the grid's y dimension.
 void check_cuda_size(const Tensor& x) {
   BNAS_CHECK(x.numel() < (int64_t(1) << 31), "batch_norm: tensors of 2^31 or more elements are not supported on CUDA, got ",
+             x.shape().str());
+  BNAS_CHECK(x.size(1) <= 65535, "batch_norm: more than 65535 channels are not supported on CUDA, got ",
              x.shape().str());
 }
 Tensor workspace(const BnDims& d, Device dev) {

@@ -20,3 +20,88 @@ BNAS_OP_CASES({
 });
 }  // namespace
 }  // namespace bnas::testing
+
+// ---- plain tests: ties, argument checks, views, larger GPU shapes -------------------------
+#include <gtest/gtest.h>
+
+#include "engine/device.h"
+
+namespace bnas::testing {
+namespace {
+
+Tensor pool_randn(const Shape& s, uint64_t seed) {
+  Generator gen(seed, RngStream::Test);
+  return Tensor::from_vector(gen.normal(static_cast<uint64_t>(s.numel())), s);
+}
+
+// Ties go to the first maximum in scan order (PyTorch's CPU rule; expected values from PyTorch).
+TEST(OpsUnit, MaxPoolTiesRouteToFirstMaximum) {
+  const std::vector<Device> devices = cuda_available() ? std::vector<Device>{Device::cpu(), Device::cuda(0)}
+                                                       : std::vector<Device>{Device::cpu()};
+  for (Device d : devices) {
+    Tensor x = Tensor::zeros({1, 1, 4, 4}, DType::F32, d);
+    x.set_requires_grad(true);
+    const Tensor y1 = ops::max_pool2d(x, {3, 1, 1});
+    EXPECT_EQ(grad(y1, {x}, Tensor::full(y1.shape(), 1.0, DType::F32, d))[0].to_doubles(),
+              (std::vector<double>{4, 2, 2, 0, 2, 1, 1, 0, 2, 1, 1, 0, 0, 0, 0, 0}))
+        << d.str();
+    const Tensor y2 = ops::max_pool2d(x, {3, 2, 1});
+    EXPECT_EQ(grad(y2, {x}, Tensor::full(y2.shape(), 1.0, DType::F32, d))[0].to_doubles(),
+              (std::vector<double>{1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+        << d.str();
+  }
+}
+
+TEST(OpsUnit, PoolingRejectsBadArguments) {
+  const Tensor x = pool_randn({1, 2, 5, 5}, 1);
+  EXPECT_THROW(ops::max_pool2d(x, {3, 1, 2}), Error);    // padding over half the kernel
+  EXPECT_THROW(ops::avg_pool2d(x, {3, 0, 1}), Error);    // stride 0
+  EXPECT_THROW(ops::max_pool2d(pool_randn({2, 5, 5}, 2), {3, 1, 1}), Error);
+  EXPECT_THROW(ops::avg_pool2d(pool_randn({1, 1, 1, 1}, 3), {3, 2, 0}), Error);  // window larger than input
+  EXPECT_THROW(ops::global_avg_pool(pool_randn({2, 5}, 4)), Error);
+  EXPECT_EQ(ops::max_pool2d(x, {3, 2, 1}).shape(), (Shape{1, 2, 3, 3}));
+  EXPECT_EQ(ops::max_pool2d(x, {2, 2, 0}).shape(), (Shape{1, 2, 2, 2}));
+}
+
+TEST(OpsUnit, PoolingReadsChannelSliceViews) {
+  const Tensor base = pool_randn({2, 6, 5, 7}, 5);
+  const Tensor view = base.channel_slice(1, 4);
+  ASSERT_FALSE(view.is_contiguous());
+  const Tensor copy = view.contiguous();
+  EXPECT_EQ(ops::max_pool2d(view, {3, 2, 1}).to_doubles(), ops::max_pool2d(copy, {3, 2, 1}).to_doubles());
+  EXPECT_EQ(ops::avg_pool2d(view, {3, 1, 1}).to_doubles(), ops::avg_pool2d(copy, {3, 1, 1}).to_doubles());
+  EXPECT_EQ(ops::global_avg_pool(view).to_doubles(), ops::global_avg_pool(copy).to_doubles());
+}
+
+// Search-network-sized planes on the GPU (more than a warp per plane for global pooling):
+// CUDA against the CPU, and two GPU runs bitwise equal.
+TEST(OpsGpu, PoolingLargePlanesMatchCpuAndRepeat) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  using Fn = std::function<Tensor(const Tensor&)>;
+  const std::vector<std::pair<std::string, Fn>> ops_ = {
+      {"max_k3s1", [](const Tensor& x) { return ops::max_pool2d(x, {3, 1, 1}); }},
+      {"max_k3s2", [](const Tensor& x) { return ops::max_pool2d(x, {3, 2, 1}); }},
+      {"max_k2s2", [](const Tensor& x) { return ops::max_pool2d(x, {2, 2, 0}); }},
+      {"avg_k3s1", [](const Tensor& x) { return ops::avg_pool2d(x, {3, 1, 1}); }},
+      {"avg_k3s2", [](const Tensor& x) { return ops::avg_pool2d(x, {3, 2, 1}); }},
+      {"global", [](const Tensor& x) { return ops::global_avg_pool(x); }},
+  };
+  const Tensor x0 = pool_randn({8, 16, 33, 31}, 6);
+  for (const auto& [name, fn] : ops_) {
+    std::vector<std::vector<double>> outs, grads;
+    for (Device d : {Device::cpu(), Device::cuda(0), Device::cuda(0)}) {
+      Tensor x = x0.to(d).clone();
+      x.set_requires_grad(true);
+      const Tensor y = fn(x);
+      const Tensor r = pool_randn(y.shape(), 7).to(d);
+      outs.push_back(y.to_doubles());
+      grads.push_back(grad(y, {x}, r)[0].to_doubles());
+    }
+    EXPECT_LE(relative_error(outs[1], outs[0]), 1e-5) << name << ": output";
+    EXPECT_LE(relative_error(grads[1], grads[0]), 1e-5) << name << ": gradient";
+    EXPECT_TRUE(outs[1] == outs[2] && grads[1] == grads[2]) << name << ": two GPU runs differ";
+  }
+}
+
+}  // namespace
+}  // namespace bnas::testing
