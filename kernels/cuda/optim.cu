@@ -1,0 +1,149 @@
+#include <algorithm>
+
+#include "engine/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/optim.cuh"
+
+namespace bnas::kernels::cuda {
+namespace {
+
+struct NormBatch {
+  NormChunk<float> c[kNormBatch];
+};
+
+int chunk_blocks(int64_t count) { return static_cast<int>(std::min<int64_t>(count, int64_t(1) << 20)); }
+
+// Sum of v over the block, in a fixed tree order (deterministic); valid in thread 0.
+__device__ double block_sum(double v) {
+  __shared__ double sh[kThreads];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = kThreads / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+    __syncthreads();
+  }
+  return sh[0];
+}
+
+__global__ void advance_step_k(int32_t* step) { *step += 1; }
+
+__global__ void sgd_k(const OptimChunk<float>* chunks, int64_t count, const float* lr, const int32_t* step,
+                      SgdHyper<float> h) {
+  const float rate = *lr;
+  const bool first = *step <= 1;
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    const OptimChunk<float> k = chunks[c];
+    for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x)
+      sgd_update(k.param[i], k.grad[i], k.state0 ? k.state0 + i : nullptr, rate, h, first);
+  }
+}
+
+__global__ void adam_prologue_k(int32_t* step, const float* lr, float* scalars, double beta1, double beta2) {
+  *step += 1;
+  adam_scalars(*step, *lr, beta1, beta2, scalars);
+}
+
+__global__ void adam_k(const OptimChunk<float>* chunks, int64_t count, const float* scalars, AdamHyper<float> h) {
+  const float step_size = scalars[0], bc2_sqrt = scalars[1];
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    const OptimChunk<float> k = chunks[c];
+    for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x)
+      adam_update(k.param[i], k.grad[i], k.state0[i], k.state1[i], step_size, bc2_sqrt, h);
+  }
+}
+
+__global__ void zero_grads_k(const OptimChunk<float>* chunks, int64_t count) {
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    const OptimChunk<float> k = chunks[c];
+    for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) k.grad[i] = 0.f;
+  }
+}
+
+// One block per chunk of the batch.
+__global__ void sum_squares_k(NormBatch b, double* partials) {
+  const NormChunk<float> k = b.c[blockIdx.x];
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) {
+    const double v = k.x[i];
+    s += v * v;
+  }
+  s = block_sum(s);
+  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+__global__ void finish_norm_k(const double* partials, int64_t n, float* norm) {
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += partials[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) *norm = static_cast<float>(sqrt(s));
+}
+
+__global__ void clip_scale_k(NormBatch b, const float* norm, float max_norm) {
+  const float coef = clip_coef(*norm, max_norm);
+  const NormChunk<float> k = b.c[blockIdx.x];
+  for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) k.x[i] *= coef;
+}
+
+// Calls launch(batch, first, size) for consecutive batches of at most kNormBatch chunks.
+template <class F> void for_batches(const NormChunk<float>* host_chunks, int64_t count, F launch) {
+  for (int64_t first = 0; first < count; first += kNormBatch) {
+    NormBatch b{};
+    const int size = static_cast<int>(std::min<int64_t>(kNormBatch, count - first));
+    std::copy(host_chunks + first, host_chunks + first + size, b.c);
+    launch(b, first, size);
+  }
+}
+
+}  // namespace
+
+void advance_step(int32_t* step, cudaStream_t s) {
+  advance_step_k<<<1, 1, 0, s>>>(step);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void sgd_step(const OptimChunk<float>* chunks, int64_t count, const float* lr, const int32_t* step,
+              SgdHyper<float> h, cudaStream_t s) {
+  if (count == 0) return;
+  sgd_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, lr, step, h);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void adam_prologue(int32_t* step, const float* lr, float* scalars, double beta1, double beta2, cudaStream_t s) {
+  adam_prologue_k<<<1, 1, 0, s>>>(step, lr, scalars, beta1, beta2);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void adam_step(const OptimChunk<float>* chunks, int64_t count, const float* scalars, AdamHyper<float> h,
+               cudaStream_t s) {
+  if (count == 0) return;
+  adam_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, scalars, h);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void zero_grads(const OptimChunk<float>* chunks, int64_t count, cudaStream_t s) {
+  if (count == 0) return;
+  zero_grads_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void sum_squares(const NormChunk<float>* host_chunks, int64_t count, double* partials, cudaStream_t s) {
+  for_batches(host_chunks, count, [&](const NormBatch& b, int64_t first, int size) {
+    sum_squares_k<<<size, kThreads, 0, s>>>(b, partials + first);
+    CUDA_CHECK(cudaGetLastError());
+  });
+}
+
+void finish_norm(const double* partials, int64_t n, float* norm, cudaStream_t s) {
+  finish_norm_k<<<1, kThreads, 0, s>>>(partials, n, norm);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void clip_scale(const NormChunk<float>* host_chunks, int64_t count, const float* norm, float max_norm,
+                cudaStream_t s) {
+  for_batches(host_chunks, count, [&](const NormBatch& b, int64_t, int size) {
+    clip_scale_k<<<size, kThreads, 0, s>>>(b, norm, max_norm);
+    CUDA_CHECK(cudaGetLastError());
+  });
+}
+
+}  // namespace bnas::kernels::cuda

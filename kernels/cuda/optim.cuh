@@ -1,0 +1,33 @@
+// Optimizer and gradient-norm CUDA kernels (float32); twins of kernels/cpu/optim.h.
+//
+// Updates take the optimizer's chunk table in DEVICE memory (uploaded once, at construction)
+// and update a whole parameter group in one launch (one block per chunk). Norms and clipping
+// take a HOST array of chunks that is passed to the kernels by value, kNormBatch chunks per
+// launch: no upload and no sync, so they work on fresh tensors inside a captured step too.
+// Norms reduce deterministically (no atomics): one double partial per chunk from a fixed block
+// tree, then one block sums the partials in a fixed order.
+#pragma once
+#include <cstdint>
+#include <cuda_runtime_api.h>
+
+#include "kernels/optim_math.h"
+
+namespace bnas::kernels::cuda {
+
+constexpr int kNormBatch = 64;  // norm chunks per launch (passed as a kernel argument)
+
+void advance_step(int32_t* step, cudaStream_t s);
+void sgd_step(const OptimChunk<float>* chunks, int64_t count, const float* lr, const int32_t* step,
+              SgdHyper<float> h, cudaStream_t s);
+void adam_prologue(int32_t* step, const float* lr, float* scalars, double beta1, double beta2, cudaStream_t s);
+void adam_step(const OptimChunk<float>* chunks, int64_t count, const float* scalars, AdamHyper<float> h,
+               cudaStream_t s);
+void zero_grads(const OptimChunk<float>* chunks, int64_t count, cudaStream_t s);
+
+// host_chunks: a host array; partials: device, `count` doubles.
+void sum_squares(const NormChunk<float>* host_chunks, int64_t count, double* partials, cudaStream_t s);
+void finish_norm(const double* partials, int64_t n, float* norm, cudaStream_t s);
+void clip_scale(const NormChunk<float>* host_chunks, int64_t count, const float* norm, float max_norm,
+                cudaStream_t s);
+
+}  // namespace bnas::kernels::cuda
