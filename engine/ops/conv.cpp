@@ -1,6 +1,9 @@
 // conv2d: argument checks, backend dispatch and the autograd node. The CPU kernels are im2col +
-// OpenBLAS GEMM (direct loops for depthwise), the CUDA ones cuDNN. x may be a channel-slice
-// view: both backends read it through its batch stride, so slices are not copied.
+// OpenBLAS GEMM (direct loops for depthwise), the CUDA ones cuDNN. On the CPU a channel-slice
+// view of x is read in place through its batch stride. On the GPU it is made contiguous first:
+// the cuDNN callers accept a batch stride too, but several cuDNN algorithms (FFT, Winograd) want
+// fully packed tensors, and in the search network a conv's input is almost always a fresh ReLU
+// output anyway, so the copy is rare and buys the well-trodden packed path.
 #include "engine/ops.h"
 #include "engine/ops/dispatch.h"
 #include "kernels/conv_shape.h"
@@ -37,6 +40,7 @@ kernels::ConvShape conv_shape(const Tensor& x, const Tensor& w, const Conv2dArgs
   BNAS_CHECK(w.size(1) == s.cin_g(), "conv2d: the weight ", w.shape().str(), " expects ", w.size(1),
              " input channels per group, but the input ", x.shape().str(), " with groups = ", s.groups,
              " has ", s.cin_g());
+  BNAS_CHECK(s.cin >= 1, "conv2d: the input ", x.shape().str(), " has no channels");
   BNAS_CHECK(s.kh >= 1 && s.kw >= 1 && s.cout >= 1, "conv2d: the weight ", w.shape().str(), " is empty");
   const int64_t eh = s.dilation * (s.kh - 1) + 1, ew = s.dilation * (s.kw - 1) + 1;
   BNAS_CHECK(s.h + 2 * s.pad >= eh && s.w + 2 * s.pad >= ew, "conv2d: the padded input (",
@@ -87,7 +91,7 @@ struct Conv2dNode : Node {
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Conv2dArgs& a) {
   kernels::ConvShape s = conv_shape(x_in, w_in, a);
-  const Tensor x = packed_but_batch(x_in) ? x_in : x_in.contiguous();
+  const Tensor x = (packed_but_batch(x_in) && !x_in.is_cuda()) ? x_in : x_in.contiguous();
   const Tensor w = w_in.contiguous();
   s.x_batch_stride = x.stride(0);
   Tensor y = Tensor::empty({s.n, s.cout, s.ho, s.wo}, x.dtype(), x.device());
