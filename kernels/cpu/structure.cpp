@@ -10,12 +10,23 @@
 
 namespace bnas::kernels::cpu {
 
+// Blocks of kBlock outputs stay in L1 while the inputs stream past, one vectorised pass per
+// input; each element is still summed in the order i = 0..n-1 (as on the GPU).
 template <class T> void weighted_sum_forward(const T* const* xs, int n, const T* w, T* y, int64_t numel) {
+  constexpr int64_t kBlock = 2048;
+  const int64_t blocks = (numel + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (numel > 65536)
-  for (int64_t j = 0; j < numel; ++j) {
-    T acc = w[0] * xs[0][j];
-    for (int i = 1; i < n; ++i) acc += w[i] * xs[i][j];
-    y[j] = acc;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t j0 = b * kBlock, m = std::min(kBlock, numel - j0);
+    T* yb = y + j0;
+    const T w0 = w[0];
+    const T* x0 = xs[0] + j0;
+    for (int64_t j = 0; j < m; ++j) yb[j] = w0 * x0[j];
+    for (int i = 1; i < n; ++i) {
+      const T wi = w[i];
+      const T* xi = xs[i] + j0;
+      for (int64_t j = 0; j < m; ++j) yb[j] += wi * xi[j];
+    }
   }
 }
 
@@ -37,8 +48,11 @@ template <class T> void weighted_sum_backward_weights(const T* const* xs, int n,
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t j0 = c * kChunk, j1 = std::min(numel, j0 + kChunk);
     for (int i = 0; i < n; ++i) {
+      const T* xi = xs[i];
       double s = 0;
-      for (int64_t j = j0; j < j1; ++j) s += static_cast<double>(gy[j]) * static_cast<double>(xs[i][j]);
+      // A fixed vectorised order per build: deterministic whatever the thread count.
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = j0; j < j1; ++j) s += static_cast<double>(gy[j]) * static_cast<double>(xi[j]);
       partial[static_cast<size_t>(c * n + i)] = s;
     }
   }
