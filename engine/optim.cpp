@@ -154,17 +154,30 @@ Optimizer::Optimizer(const char* name, std::vector<Tensor> params, double lr, in
                          std::min(kernels::kOptimChunk, n - b)});
     }
   };
+  auto grad_table = [&](const auto& table, auto& out) {
+    for (const auto& c : table) out.push_back({c.grad, c.n});
+  };
   if (dt == DType::F32) {
     build(static_cast<float*>(nullptr), chunks_f_);
+    grad_table(chunks_f_, grad_chunks_f_);
     chunk_count_ = static_cast<int64_t>(chunks_f_.size());
   } else {
     build(static_cast<double*>(nullptr), chunks_d_);
+    grad_table(chunks_d_, grad_chunks_d_);
     chunk_count_ = static_cast<int64_t>(chunks_d_.size());
   }
-  if (dev.is_cuda() && chunk_count_ > 0) {
-    const size_t bytes = chunks_f_.size() * sizeof(kernels::OptimChunk<float>);
-    chunks_dev_ = Tensor::empty(Shape{static_cast<int64_t>(bytes)}, DType::U8, dev);
-    copy_bytes(dev, chunks_dev_.raw(), Device::cpu(), chunks_f_.data(), bytes);  // once: construction syncs
+  partials_ = Tensor::zeros(Shape{std::max<int64_t>(chunk_count_, 1)}, DType::F64, dev);
+  grad_norm_ = Tensor::zeros(Shape{1}, dt, dev);
+  if (dev.is_cuda()) {
+    // Uploaded once; this construction-time copy from pageable memory syncs, steps never do.
+    auto upload = [&](const auto& table) {
+      const size_t bytes = table.size() * sizeof(table[0]);
+      Tensor t = Tensor::empty(Shape{static_cast<int64_t>(bytes)}, DType::U8, dev);
+      copy_bytes(dev, t.raw(), Device::cpu(), table.data(), bytes);
+      return t;
+    };
+    chunks_dev_ = upload(chunks_f_);
+    grad_chunks_dev_ = upload(grad_chunks_f_);
   }
 }
 
@@ -177,6 +190,13 @@ template <class T> const kernels::OptimChunk<T>* Optimizer::chunks() const {
     return chunks_f_.data();
   else
     return chunks_d_.data();
+}
+
+template <class T> const kernels::NormChunk<T>* Optimizer::grad_chunks() const {
+  if constexpr (std::is_same_v<T, float>)
+    return grad_chunks_f_.data();
+  else
+    return grad_chunks_d_.data();
 }
 
 void Optimizer::set_lr(double lr) {
@@ -194,7 +214,38 @@ void Optimizer::zero_grad() {
   }
 }
 
-Tensor Optimizer::clip_grad_norm(double max_norm) { return bnas::clip_grad_norm(params_, max_norm); }
+const Tensor& Optimizer::grad_norm() {
+  if (device().is_cuda()) {
+    BNAS_ON_CUDA(
+        cudaStream_t s = ops::detail::cuda_launch("grad_norm", params_.front());
+        const auto* table = static_cast<const kernels::NormChunk<float>*>(grad_chunks_dev_.raw());
+        kernels::cuda::sum_squares_table(table, chunk_count_, partials_.data<double>(), s);
+        kernels::cuda::finish_norm(partials_.data<double>(), partials_.numel(), grad_norm_.data<float>(), s));
+  } else {
+    BNAS_DISPATCH_FLOAT(dtype(), T, {
+      const kernels::NormChunk<T>* table = grad_chunks<T>();
+      kernels::cpu::sum_squares(table, chunk_count_, partials_.data<double>());
+      kernels::cpu::finish_norm(partials_.data<double>(), partials_.numel(), grad_norm_.data<T>());
+    });
+  }
+  return grad_norm_;
+}
+
+const Tensor& Optimizer::clip_grad_norm(double max_norm) {
+  BNAS_CHECK(max_norm > 0, name_, ": clip_grad_norm needs a positive max_norm, got ", max_norm);
+  grad_norm();
+  if (device().is_cuda()) {
+    BNAS_ON_CUDA(kernels::cuda::clip_scale_table(static_cast<const kernels::NormChunk<float>*>(grad_chunks_dev_.raw()),
+                                                 chunk_count_, grad_norm_.data<float>(), static_cast<float>(max_norm),
+                                                 ops::detail::cuda_launch("clip_grad_norm", params_.front())));
+  } else {
+    BNAS_DISPATCH_FLOAT(dtype(), T, {
+      const kernels::NormChunk<T>* table = grad_chunks<T>();
+      kernels::cpu::clip_scale(table, chunk_count_, grad_norm_.data<T>(), static_cast<T>(max_norm));
+    });
+  }
+  return grad_norm_;
+}
 
 // ---- SGD --------------------------------------------------------------------------------------
 

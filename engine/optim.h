@@ -45,8 +45,13 @@ class Optimizer {
   const Tensor& lr_tensor() const { return lr_t_; }  // [1], the group's dtype and device
   const Tensor& step_count() const { return step_; }  // [1] int32: the steps taken so far
 
-  // Clips the group's gradients to a global L2 norm of max_norm (see clip_grad_norm below).
-  Tensor clip_grad_norm(double max_norm);
+  // The global L2 norm of the group's gradients, and clipping to max_norm with
+  // torch.nn.utils.clip_grad_norm_'s rule (see the free clip_grad_norm below), over the chunk
+  // table built at construction: on the GPU three launches, whatever the group's size. Both
+  // return the same [1] device tensor, owned by the optimizer and overwritten by the next call
+  // (so that a captured step allocates nothing): clone it to keep a value.
+  const Tensor& grad_norm();
+  const Tensor& clip_grad_norm(double max_norm);
 
   const std::vector<Tensor>& params() const { return params_; }
   const std::vector<Tensor>& grads() const { return grads_; }
@@ -61,6 +66,7 @@ class Optimizer {
   // parameter, and builds (and on the GPU uploads) the chunk table.
   Optimizer(const char* name, std::vector<Tensor> params, double lr, int nstates);
   template <class T> const kernels::OptimChunk<T>* chunks() const;  // host table (CPU) or device table (GPU)
+  template <class T> const kernels::NormChunk<T>* grad_chunks() const;  // host table of the gradients
   int64_t chunk_count() const { return chunk_count_; }
 
   const char* name_;
@@ -73,7 +79,11 @@ class Optimizer {
   int64_t chunk_count_ = 0;
   std::vector<kernels::OptimChunk<float>> chunks_f_;
   std::vector<kernels::OptimChunk<double>> chunks_d_;
-  Tensor chunks_dev_;  // U8 bytes holding chunks_f_ on the GPU
+  std::vector<kernels::NormChunk<float>> grad_chunks_f_;  // the gradients' chunks, for norms
+  std::vector<kernels::NormChunk<double>> grad_chunks_d_;
+  Tensor chunks_dev_, grad_chunks_dev_;  // U8 bytes holding chunks_f_ / grad_chunks_f_ on the GPU
+  Tensor partials_;                      // F64 [max(1, chunks)]: per-chunk sums of squares
+  Tensor grad_norm_;                     // [1]: the last grad_norm() / clip_grad_norm()
 };
 
 struct SgdOptions {

@@ -22,7 +22,9 @@
 
 namespace bnas::kernels {
 
-constexpr int64_t kOptimChunk = 16384;  // elements per chunk (one CUDA block each)
+// Elements per chunk (one CUDA block of 256 threads each, 16 elements per thread): small enough
+// that a group of a few million parameters still fills every SM of a large GPU.
+constexpr int64_t kOptimChunk = 4096;
 
 // One chunk of a multi-tensor update. state0/state1 are null when the optimizer keeps no such
 // state (SGD without momentum has none, SGD with momentum uses state0, Adam uses both).

@@ -59,16 +59,24 @@ __global__ void zero_grads_k(const OptimChunk<float>* chunks, int64_t count) {
   }
 }
 
-// One block per chunk of the batch.
-__global__ void sum_squares_k(NormBatch b, double* partials) {
-  const NormChunk<float> k = b.c[blockIdx.x];
+// Sum of squares of one chunk into *out, by one block.
+__device__ void sum_squares_block(const NormChunk<float> k, double* out) {
   double s = 0;
   for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) {
     const double v = k.x[i];
     s += v * v;
   }
   s = block_sum(s);
-  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+  if (threadIdx.x == 0) *out = s;
+}
+
+// One block per chunk of the batch.
+__global__ void sum_squares_k(NormBatch b, double* partials) { sum_squares_block(b.c[blockIdx.x], partials + blockIdx.x); }
+__global__ void sum_squares_table_k(const NormChunk<float>* chunks, int64_t count, double* partials) {
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    sum_squares_block(chunks[c], partials + c);
+    __syncthreads();  // block_sum's shared memory is reused by the next chunk
+  }
 }
 
 __global__ void finish_norm_k(const double* partials, int64_t n, float* norm) {
@@ -82,6 +90,13 @@ __global__ void clip_scale_k(NormBatch b, const float* norm, float max_norm) {
   const float coef = clip_coef(*norm, max_norm);
   const NormChunk<float> k = b.c[blockIdx.x];
   for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) k.x[i] *= coef;
+}
+__global__ void clip_scale_table_k(const NormChunk<float>* chunks, int64_t count, const float* norm, float max_norm) {
+  const float coef = clip_coef(*norm, max_norm);
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    const NormChunk<float> k = chunks[c];
+    for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) k.x[i] *= coef;
+  }
 }
 
 // Calls launch(batch, first, size) for consecutive batches of at most kNormBatch chunks.
@@ -131,6 +146,19 @@ void sum_squares(const NormChunk<float>* host_chunks, int64_t count, double* par
     sum_squares_k<<<size, kThreads, 0, s>>>(b, partials + first);
     CUDA_CHECK(cudaGetLastError());
   });
+}
+
+void sum_squares_table(const NormChunk<float>* chunks, int64_t count, double* partials, cudaStream_t s) {
+  if (count == 0) return;
+  sum_squares_table_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, partials);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void clip_scale_table(const NormChunk<float>* chunks, int64_t count, const float* norm, float max_norm,
+                      cudaStream_t s) {
+  if (count == 0) return;
+  clip_scale_table_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, norm, max_norm);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void finish_norm(const double* partials, int64_t n, float* norm, cudaStream_t s) {

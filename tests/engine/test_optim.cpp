@@ -219,6 +219,24 @@ TEST(ClipGradNorm, ScalesOnlyWhenTheNormExceedsMaxNorm) {
   }
 }
 
+TEST(ClipGradNorm, TheOptimizersTableGivesTheSameResultsAsTheFreeFunction) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    std::vector<Tensor> pa = make_params(dt, 61), pb = make_params(dt, 61);
+    SGD a(pa, SgdOptions{}), b(pb, SgdOptions{});
+    set_grads(a, 71);
+    set_grads(b, 71);
+    const Tensor n = a.grad_norm();
+    EXPECT_EQ(n.item(), global_norm(a.grads()).item());
+    for (double max_norm : {1e9, 3.0}) {
+      const double na = a.clip_grad_norm(max_norm).item(), nb = clip_grad_norm(pb, max_norm).item();
+      EXPECT_EQ(na, nb);
+      for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(bit_equal(a.grads()[i], b.grads()[i])) << i;
+    }
+    EXPECT_NEAR(a.grad_norm().item(), 3.0, 3e-6);  // 3 (norm / (norm + 1e-6)), to rounding
+    EXPECT_NE(error_of([&] { a.clip_grad_norm(-1); }).find("positive max_norm"), std::string::npos);
+  }
+}
+
 TEST(ClipGradNorm, SkipsParametersWithoutGradients) {
   Tensor a = Tensor::from_vector({3.0, 4.0}, {2}), b = Tensor::from_vector({1.0}, {1});
   a.set_grad(Tensor::from_vector({3.0, 4.0}, {2}));
