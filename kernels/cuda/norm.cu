@@ -16,8 +16,8 @@ namespace bnas::kernels::cuda {
 namespace {
 
 constexpr int kBnThreads = 256;           // power of two (tree reduction)
-constexpr int64_t kBnChunk = 8192;        // elements of one channel per partial block
-constexpr int64_t kBnMaxChunks = 1024;
+constexpr int64_t kBnChunk = 2048;        // elements of one channel per partial block (8 per thread)
+constexpr int64_t kBnMaxChunks = 4096;   // the finalize thread adds at most this many partials
 
 int bn_chunks(int64_t m) { return static_cast<int>(std::min<int64_t>((m + kBnChunk - 1) / kBnChunk, kBnMaxChunks)); }
 
