@@ -115,3 +115,41 @@ TEST(OpsGpu, OutOfRangeLabelsContributeNothing) {
 
 }  // namespace
 }  // namespace bnas::testing
+
+// Many rows (many blocks of warps, a multi-pass batch mean), long rows, and reproducibility.
+namespace bnas::testing {
+namespace {
+
+TEST(OpsGpu, SoftmaxAndCrossEntropyOnManyRows) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  const Device gpu = Device::cuda(0);
+  for (int K : {10, 100, 1000}) {
+    const int N = 2000;
+    Generator gen(static_cast<uint64_t>(K), RngStream::Test);
+    const Tensor x = Tensor::from_vector(gen.normal(static_cast<uint64_t>(N * K), 0, 3), {N, K});
+    std::vector<int32_t> l(N);
+    for (int32_t& e : l) e = static_cast<int32_t>(gen.below(static_cast<uint32_t>(K)));
+    const Tensor labels = Tensor::from_ints(l, {N});
+    Tensor xc = x.clone().set_requires_grad(true);
+    Tensor xg = x.to(gpu).set_requires_grad(true);
+    const Tensor lg = labels.to(gpu);
+    const Tensor loss_c = ops::cross_entropy(xc, labels, 0.1), loss_g = ops::cross_entropy(xg, lg, 0.1);
+    EXPECT_LE(relative_error(loss_g.to_doubles(), loss_c.to_doubles()), 1e-5) << "K = " << K;
+    const std::vector<double> gc = grad(loss_c, {xc})[0].to_doubles();
+    const std::vector<double> gg = grad(loss_g, {xg})[0].to_doubles();
+    EXPECT_LE(relative_error(gg, gc), 1e-5) << "K = " << K;
+    EXPECT_EQ(ops::cross_entropy(xg, lg, 0.1).to_doubles(), loss_g.to_doubles()) << "loss not reproducible";
+    for (bool log : {false, true}) {
+      const Tensor yc = log ? ops::log_softmax(xc) : ops::softmax(xc);
+      const Tensor yg = log ? ops::log_softmax(xg) : ops::softmax(xg);
+      EXPECT_LE(relative_error(yg.to_doubles(), yc.to_doubles()), 1e-5) << "K = " << K << " log " << log;
+      const Tensor r = Tensor::from_vector(gen.normal(static_cast<uint64_t>(N * K)), {N, K});
+      EXPECT_LE(relative_error(grad(yg, {xg}, r.to(gpu))[0].to_doubles(), grad(yc, {xc}, r)[0].to_doubles()), 1e-5)
+          << "K = " << K << " log " << log;
+    }
+    EXPECT_EQ(ops::count_correct(xg, lg).item(), ops::count_correct(x, labels).item()) << "K = " << K;
+  }
+}
+
+}  // namespace
+}  // namespace bnas::testing

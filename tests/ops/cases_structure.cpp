@@ -1,5 +1,8 @@
 // Op cases: weighted_sum, concat_channels, narrow, reshape, channel_shuffle, strided_zero,
-// drop_path (mirrored by tests/reference/op_cases/structure.py).
+// drop_path (mirrored by tests/reference/op_cases/structure.py), and GPU checks on large inputs.
+#include <gtest/gtest.h>
+
+#include "engine/device.h"
 #include "tests/ops/harness.h"
 
 namespace bnas::testing {
@@ -49,5 +52,85 @@ BNAS_OP_CASES({
        return ops::drop_path(in[0], 0.4, gen);
      }},
 });
+}  // namespace
+}  // namespace bnas::testing
+
+// ---- GPU checks at sizes the OpCases do not reach -------------------------------------------
+// More than 16 inputs (several packed launches), multi-block two-pass reductions, and bitwise
+// reproducibility of the atomic-free reductions.
+namespace bnas::testing {
+namespace {
+
+std::vector<Tensor> random_leaves(const std::vector<Shape>& shapes, Device d, uint64_t seed) {
+  Generator gen(seed, RngStream::Test);
+  std::vector<Tensor> out;
+  for (const Shape& s : shapes) {
+    Tensor t = Tensor::from_vector(gen.normal(static_cast<uint64_t>(s.numel())), s, DType::F32, d);
+    t.set_requires_grad(true);
+    out.push_back(t);
+  }
+  return out;
+}
+
+// Runs fn on the CPU and on the GPU from the same inputs; compares outputs and every input's
+// gradient, and checks that a second GPU backward is bitwise identical.
+void expect_parity(const std::vector<Shape>& shapes, const std::function<Tensor(const V&)>& fn, double tol) {
+  const Device gpu = Device::cuda(0);
+  const V cpu_in = random_leaves(shapes, Device::cpu(), 5);
+  V gpu_in;
+  for (const Tensor& t : cpu_in) {
+    Tensor g = t.detach().to(gpu);
+    g.set_requires_grad(true);
+    gpu_in.push_back(g);
+  }
+  const Tensor out_cpu = fn(cpu_in), out_gpu = fn(gpu_in);
+  ASSERT_TRUE(out_gpu.is_cuda());
+  EXPECT_LE(relative_error(out_gpu.to_doubles(), out_cpu.to_doubles()), tol) << "output";
+  Generator gen(6, RngStream::Test);
+  const Tensor r = Tensor::from_vector(gen.normal(static_cast<uint64_t>(out_cpu.numel())), out_cpu.shape());
+  const V g_cpu = grad(out_cpu, cpu_in, r);
+  const V g_gpu = grad(out_gpu, gpu_in, r.to(gpu));
+  const V g_gpu2 = grad(fn(gpu_in), gpu_in, r.to(gpu));
+  for (size_t k = 0; k < g_cpu.size(); ++k) {
+    EXPECT_LE(relative_error(g_gpu[k].to_doubles(), g_cpu[k].to_doubles()), tol) << "gradient " << k;
+    EXPECT_EQ(g_gpu[k].to_doubles(), g_gpu2[k].to_doubles()) << "gradient " << k << " is not reproducible";
+  }
+}
+
+TEST(OpsGpu, WeightedSumOfManyLargeTensors) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  std::vector<Shape> shapes(20, Shape{4, 16, 32, 32});
+  shapes.push_back({20});
+  expect_parity(shapes, [](const V& in) { return ops::weighted_sum(V(in.begin(), in.end() - 1), in.back()); },
+                1e-5);
+}
+
+TEST(OpsGpu, ConcatOfManyTensorsAndViews) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  std::vector<Shape> shapes;
+  for (int i = 0; i < 18; ++i) shapes.push_back({3, 1 + i % 4, 7, 9});
+  shapes.push_back({3, 12, 7, 9});
+  expect_parity(
+      shapes,
+      [](const V& in) {
+        V parts(in.begin(), in.end() - 1);
+        parts.insert(parts.begin() + 5, ops::narrow(in.back(), 1, 2, 7));  // a channel-slice view
+        return ops::channel_shuffle(ops::concat_channels(parts), 2);
+      },
+      1e-6);
+}
+
+TEST(OpsGpu, NarrowAndDropPathOnLargeTensors) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  expect_parity(
+      {{64, 48, 16, 16}},
+      [](const V& in) {
+        Generator gen(99, RngStream::DropPath);
+        const Tensor v = ops::narrow(in[0], 1, 8, 32);                         // view
+        return ops::drop_path(ops::narrow(v, 0, 3, 60), 0.3, gen);            // copying dim-0 narrow
+      },
+      1e-6);
+}
+
 }  // namespace
 }  // namespace bnas::testing
