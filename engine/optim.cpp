@@ -192,6 +192,13 @@ template <class T> const kernels::OptimChunk<T>* Optimizer::chunks() const {
     return chunks_d_.data();
 }
 
+void Optimizer::check_grads_unchanged() const {
+  for (size_t i = 0; i < params_.size(); ++i)
+    BNAS_CHECK(params_[i].grad().defined() && params_[i].grad().raw() == grads_[i].raw(), name_,
+               ": the gradient buffer of parameter ", i, " was replaced after the optimizer was built; copy new ",
+               "gradients into grads() (or zero them with zero_grad()) instead of calling set_grad()");
+}
+
 template <class T> const kernels::NormChunk<T>* Optimizer::grad_chunks() const {
   if constexpr (std::is_same_v<T, float>)
     return grad_chunks_f_.data();
@@ -206,6 +213,7 @@ void Optimizer::set_lr(double lr) {
 }
 
 void Optimizer::zero_grad() {
+  check_grads_unchanged();
   if (device().is_cuda()) {
     BNAS_ON_CUDA(kernels::cuda::zero_grads(chunks<float>(), chunk_count_,
                                            ops::detail::cuda_launch("zero_grad", params_.front())));
@@ -215,6 +223,7 @@ void Optimizer::zero_grad() {
 }
 
 const Tensor& Optimizer::grad_norm() {
+  check_grads_unchanged();
   if (device().is_cuda()) {
     BNAS_ON_CUDA(
         cudaStream_t s = ops::detail::cuda_launch("grad_norm", params_.front());
@@ -256,6 +265,7 @@ SGD::SGD(std::vector<Tensor> params, const SgdOptions& o)
 }
 
 void SGD::step() {
+  check_grads_unchanged();
   if (device().is_cuda()) {
     BNAS_ON_CUDA(
         cudaStream_t s = ops::detail::cuda_launch("SGD", params_.front());
@@ -299,6 +309,7 @@ template <class T> kernels::AdamHyper<T> adam_hyper(const AdamOptions& o) {
 }  // namespace
 
 void Adam::step() {
+  check_grads_unchanged();
   if (device().is_cuda()) {
     BNAS_ON_CUDA(
         cudaStream_t s = ops::detail::cuda_launch("Adam", params_.front());

@@ -11,7 +11,9 @@
 // CUDA graph and replayed while set_lr() changes the rate between replays.
 //
 // Gradients are always present (allocated at construction), so every parameter is updated at
-// every step, exactly as torch.optim does after zero_grad(set_to_none=False).
+// every step, exactly as torch.optim does after zero_grad(set_to_none=False). Gradients
+// computed elsewhere (e.g. by autograd's grad()) are copied into grads(), never swapped in with
+// set_grad(), which step() detects and refuses.
 //
 // Checkpoints: state() names the live state tensors ("step", "momentum.<i>", "exp_avg.<i>",
 // "exp_avg_sq.<i>"); save_safetensors(path, opt.state()) writes them and load_into(path,
@@ -65,6 +67,9 @@ class Optimizer {
   // Checks the group, allocates missing gradients and `nstates` zeroed state buffers per
   // parameter, and builds (and on the GPU uploads) the chunk table.
   Optimizer(const char* name, std::vector<Tensor> params, double lr, int nstates);
+  // Throws when a parameter's gradient was replaced (set_grad) after construction: the chunk
+  // table would silently update from the old buffer. A host-side pointer check, no sync.
+  void check_grads_unchanged() const;
   template <class T> const kernels::OptimChunk<T>* chunks() const;  // host table (CPU) or device table (GPU)
   template <class T> const kernels::NormChunk<T>* grad_chunks() const;  // host table of the gradients
   int64_t chunk_count() const { return chunk_count_; }

@@ -154,6 +154,14 @@ TEST(Optim, GradientsAreAllocatedOnceAndBackwardAccumulatesIntoThem) {
   EXPECT_EQ(p.grad().to_doubles(), std::vector<double>{0.0});
 }
 
+TEST(Optim, RefusesToStepAfterAGradientBufferWasReplaced) {
+  Tensor p = Tensor::from_vector({1.0}, {1});
+  SGD opt({p}, SgdOptions{});
+  p.set_grad(Tensor::from_vector({1.0}, {1}));
+  EXPECT_NE(error_of([&] { opt.step(); }).find("was replaced"), std::string::npos);
+  EXPECT_EQ(p.to_doubles(), std::vector<double>{1.0});
+}
+
 TEST(Optim, ZeroGradClearsEveryChunk) {
   std::vector<Tensor> params = make_params(DType::F32, 3);
   SGD opt(params, SgdOptions{});
