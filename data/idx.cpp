@@ -47,6 +47,9 @@ ImageSet images_from_idx(const IdxArray& images, const IdxArray& labels, int num
   BNAS_CHECK(images.dims[0] == labels.dims[0], images_name, " holds ", images.dims[0], " images but ",
              labels_name, " holds ", labels.dims[0], " labels.");
   BNAS_CHECK(images.dims[1] > 0 && images.dims[2] > 0, images_name, " declares empty images.");
+  BNAS_CHECK(images.values.size() == static_cast<size_t>(images.dims[0] * images.dims[1] * images.dims[2]) &&
+                 labels.values.size() == static_cast<size_t>(labels.dims[0]),
+             images_name, " or ", labels_name, " holds a different number of values than its dimensions declare.");
   ImageSet set;
   set.n = images.dims[0];
   set.c = 1;
