@@ -121,8 +121,8 @@ Optimizer::Optimizer(const char* name, std::vector<Tensor> params, double lr, in
                dtype_name(p.dtype()));
     BNAS_CHECK(p.is_contiguous(), name_, ": parameter ", i, " is a strided view; parameters must be contiguous");
     for (size_t j = 0; j < i; ++j)
-      BNAS_CHECK(!p.same_as(params_[j]) && (p.numel() == 0 || p.raw() != params_[j].raw()), name_, ": parameters ", j, " and ", i,
-                 " are the same tensor; it would be updated twice");
+      BNAS_CHECK(!p.same_as(params_[j]) && (p.numel() == 0 || p.raw() != params_[j].raw()), name_,
+                 ": parameters ", j, " and ", i, " are the same tensor; it would be updated twice");
   }
   const Device dev = params_[0].device();
   const DType dt = params_[0].dtype();
