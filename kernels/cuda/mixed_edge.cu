@@ -1,0 +1,443 @@
+// The fused partial-channel mixed edge on CUDA (float32 data, double reductions). Twin of
+// kernels/cpu/mixed_edge.cpp; shared per-element math in kernels/mixed_edge_math.h.
+//
+// Launches (per edge, whatever the number of candidates):
+//   forward  training: 3 = stats_partial + prep + output;   eval: 2 = prep + output
+//     stats_partial  grid (P, Cs): block (p, j) recomputes max and avg pool of chunk p of slot j
+//                    (N x Ho x Wo positions, P chunks) and writes 4 shifted sums (fixed-order warp
+//                    and block tree, doubles) to the workspace: no float atomics;
+//     prep           1 block: the bypass channel list (complement of the selection) and, per slot,
+//                    the P partials added in order -> batch mean / invstd, running-stat update on
+//                    the device (training), or the running statistics (eval) -> stats [4 Cs];
+//     output         one thread per output element, written at its shuffled position: a selected
+//                    slot recomputes both 3x3 pools in registers from the input (read in place,
+//                    channel-slice views included), normalises them, adds skip (identity or
+//                    FactorizedReduce) and the 4 weighted branch outputs, times the edge weight;
+//                    a bypass element copies or 2x2-max-pools its channel. No gather, concat or
+//                    shuffle tensors exist.
+//   backward: up to 3 = reduce + final + dx
+//     reduce         grid (P, C): blocks of a selected slot write d branch_i = e w_i g (read at
+//                    the shuffled position) and 8 per-slot partial sums (g, g zmax, g zavg, g skip,
+//                    g branch_i; the pools recomputed); blocks of a bypass channel write its d x
+//                    (copy, or to the 2x2 arg-max: the windows do not overlap) and the partial sum
+//                    of g * bypass for d edge_weight;
+//     final          1 block: partials added in order -> d weights, d edge weight and, per slot,
+//                    the pool-BN backward coefficients (d pool = a g + b + c z);
+//     dx             one thread per selected input element GATHERS from the pool windows that
+//                    hold it (arg-max and window counts recomputed), in the order of the CPU
+//                    reference, plus the identity term: no atomics, deterministic.
+// Saved for backward: x, the branch outputs, [4 Cs] statistics (no pool outputs, no arg-max).
+// The chunking P depends on the shape only, so results are bitwise reproducible.
+#include <algorithm>
+
+#include "engine/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/mixed_edge.cuh"
+
+namespace bnas::kernels::cuda {
+using namespace mixed_edge;
+
+namespace {
+
+constexpr int kMeThreads = 256;  // multiple of 32
+constexpr int kMeWarps = kMeThreads / 32;
+constexpr int64_t kMeChunk = 2048;  // positions of one slot per reduction block
+constexpr int64_t kMeMaxChunks = 256;
+
+int me_chunks(const Dims& d) {
+  const int64_t m = int64_t(d.N) * d.Ho * d.Wo;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>((m + kMeChunk - 1) / kMeChunk, kMeMaxChunks)));
+}
+
+struct Ptrs {
+  const float* p[kMaxBranches];
+};
+struct MutPtrs {
+  float* p[kMaxBranches];
+};
+
+// Fixed-order sum over the block of NV doubles per thread (warp shuffles, then the warps in
+// order); the result is valid in thread 0. Every thread of the block must call it.
+template <int NV> __device__ void block_sum(double (&v)[NV]) {
+  __shared__ double part[kMeWarps][NV];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int q = 0; q < NV; ++q)
+    for (int o = 16; o > 0; o >>= 1) v[q] += __shfl_down_sync(0xffffffffu, v[q], o);
+  if (lane == 0)
+#pragma unroll
+    for (int q = 0; q < NV; ++q) part[warp][q] = v[q];
+  __syncthreads();
+  if (threadIdx.x == 0)
+#pragma unroll
+    for (int q = 0; q < NV; ++q) {
+      double s = part[0][q];
+      for (int wi = 1; wi < kMeWarps; ++wi) s += part[wi][q];
+      v[q] = s;
+    }
+  __syncthreads();  // part[] may be reused by a later call
+}
+
+__device__ __forceinline__ void chunk_range(int64_t M, int P, int p, int64_t& m0, int64_t& m1) {
+  const int64_t len = (M + P - 1) / P;
+  m0 = min(M, int64_t(p) * len);
+  m1 = min(M, m0 + len);
+}
+
+// ---- forward --------------------------------------------------------------------------------
+
+__global__ void __launch_bounds__(kMeThreads) stats_partial_k(Dims d, const float* __restrict__ x,
+                                                              const int32_t* __restrict__ sel,
+                                                              double* __restrict__ ws) {
+  const int j = blockIdx.y, P = gridDim.x, p = blockIdx.x;
+  const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo, M = int64_t(d.N) * HoWo;
+  const int64_t c = selected_channel(sel, j);
+  const double shift = x[c * HW];
+  int64_t m0, m1;
+  chunk_range(M, P, p, m0, m1);
+  double v[4] = {0, 0, 0, 0};
+  for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+    const int64_t n = m / HoWo, q = m - n * HoWo;
+    const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+    float mx, av;
+    int arg, cnt;
+    pool3_at(x + n * d.x_batch_stride + c * HW, d.H, d.W, d.stride, ho, wo, mx, arg, av, cnt);
+    const double dm = double(mx) - shift, da = double(av) - shift;
+    v[0] += dm;
+    v[1] += dm * dm;
+    v[2] += da;
+    v[3] += da * da;
+  }
+  block_sum<4>(v);
+  if (threadIdx.x == 0)
+    for (int q = 0; q < 4; ++q) ws[(int64_t(j) * P + p) * 4 + q] = v[q];
+}
+
+__global__ void prep_k(Dims d, const float* __restrict__ x, const int32_t* __restrict__ sel, const double* ws, int P,
+                       bool training, double momentum, double eps, float* rm_max, float* rv_max, float* rm_avg,
+                       float* rv_avg, float* __restrict__ stats, int32_t* __restrict__ rest) {
+  if (rest)
+    for (int c = threadIdx.x; c < d.C; c += blockDim.x) {
+      int below = 0;
+      bool chosen = false;
+      for (int j = 0; j < d.Cs; ++j) {
+        const int v = sel[j];
+        below += v < c;
+        chosen = chosen || v == c;
+      }
+      if (!chosen) rest[c - below] = c;
+    }
+  const int Cs = d.Cs;
+  const double m = double(d.N) * double(d.Ho) * double(d.Wo);
+  const int64_t HW = int64_t(d.H) * d.W;
+  for (int j = threadIdx.x; j < Cs; j += blockDim.x) {
+    double mean_max, inv_max, mean_avg, inv_avg;
+    if (training) {
+      double s[4] = {0, 0, 0, 0};
+      for (int p = 0; p < P; ++p)
+        for (int q = 0; q < 4; ++q) s[q] += ws[(int64_t(j) * P + p) * 4 + q];
+      const double shift = x[int64_t(selected_channel(sel, j)) * HW];
+      double var_max, var_avg;
+      bn_batch_stats(s[0], s[1], shift, m, eps, mean_max, var_max, inv_max);
+      bn_batch_stats(s[2], s[3], shift, m, eps, mean_avg, var_avg, inv_avg);
+      if (rm_max) rm_max[j] = float(bn_running(double(rm_max[j]), mean_max, momentum));
+      if (rv_max) rv_max[j] = float(bn_running(double(rv_max[j]), bn_unbiased(var_max, m), momentum));
+      if (rm_avg) rm_avg[j] = float(bn_running(double(rm_avg[j]), mean_avg, momentum));
+      if (rv_avg) rv_avg[j] = float(bn_running(double(rv_avg[j]), bn_unbiased(var_avg, m), momentum));
+    } else {
+      mean_max = double(rm_max[j]);
+      inv_max = 1.0 / sqrt(double(rv_max[j]) + eps);
+      mean_avg = double(rm_avg[j]);
+      inv_avg = 1.0 / sqrt(double(rv_avg[j]) + eps);
+    }
+    stats[kStatMeanMax * Cs + j] = float(mean_max);
+    stats[kStatInvMax * Cs + j] = float(inv_max);
+    stats[kStatMeanAvg * Cs + j] = float(mean_avg);
+    stats[kStatInvAvg * Cs + j] = float(inv_avg);
+  }
+}
+
+__global__ void __launch_bounds__(kMeThreads) output_k(Dims d, const float* __restrict__ x,
+                                                       const int32_t* __restrict__ sel,
+                                                       const int32_t* __restrict__ rest, Ptrs br,
+                                                       const float* __restrict__ w_in, const float* __restrict__ ew,
+                                                       const float* __restrict__ stats, float* __restrict__ y) {
+  float w[kNumPrimitives];
+#pragma unroll
+  for (int i = 0; i < kNumPrimitives; ++i) w[i] = w_in[i];
+  const float e = ew ? ew[0] : 1.0f;
+  const int Cs = d.Cs, s = d.stride;
+  const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
+  const int64_t total = int64_t(d.N) * d.C * HoWo;
+  BNAS_GRID_STRIDE(idx, total) {
+    const int64_t plane = idx / HoWo, p = idx - plane * HoWo;
+    const int n = int(plane / d.C), oc = int(plane - int64_t(n) * d.C);
+    const int ho = int(p / d.Wo), wo = int(p - int64_t(ho) * d.Wo);
+    const int ci = concat_of_output(oc, Cs, d.k);
+    if (ci < Cs) {
+      const int j = ci;
+      const float* xp = x + n * d.x_batch_stride + int64_t(selected_channel(sel, j)) * HW;
+      float mx, av;
+      int arg, cnt;
+      pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      const int64_t bo = (int64_t(n) * Cs + j) * HoWo + p;
+      const float skip = s == 1 ? xp[p] : br.p[4][bo];
+      y[idx] = e * mixed_sum(w, bn_apply(mx, stats[kStatMeanMax * Cs + j], stats[kStatInvMax * Cs + j]),
+                             bn_apply(av, stats[kStatMeanAvg * Cs + j], stats[kStatInvAvg * Cs + j]), skip,
+                             br.p[0][bo], br.p[1][bo], br.p[2][bo], br.p[3][bo]);
+    } else {
+      const float* xp = x + n * d.x_batch_stride + int64_t(bypass_channel(rest, Cs, ci - Cs)) * HW;
+      int arg;
+      y[idx] = e * (s == 1 ? xp[int64_t(ho) * d.W + wo] : max2x2_at(xp, d.W, ho, wo, arg));
+    }
+  }
+}
+
+// ---- backward -------------------------------------------------------------------------------
+
+// Workspace layout of the backward (doubles): slot partials [Cs][P][8], bypass partials
+// [C - Cs][P], coefficients [Cs][6].
+struct BwdLayout {
+  int64_t slot, byp, coef, total;
+};
+BwdLayout bwd_layout(const Dims& d) {
+  const int64_t P = me_chunks(d);
+  BwdLayout l;
+  l.slot = 0;
+  l.byp = l.slot + int64_t(d.Cs) * P * kNumBwdSums;
+  l.coef = l.byp + int64_t(d.C - d.Cs) * P;
+  l.total = l.coef + int64_t(d.Cs) * kNumCoefs;
+  return l;
+}
+
+__global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* __restrict__ x,
+                                                           const int32_t* __restrict__ sel,
+                                                           const int32_t* __restrict__ rest, Ptrs br,
+                                                           const float* __restrict__ w, const float* __restrict__ ew,
+                                                           const float* __restrict__ stats,
+                                                           const float* __restrict__ gy, float* __restrict__ gx,
+                                                           MutPtrs gbr, bool need_sums, bool need_bypass,
+                                                           double* __restrict__ ws_slot, double* __restrict__ ws_byp) {
+  const int ci = blockIdx.y, P = gridDim.x, p = blockIdx.x;
+  const int Cs = d.Cs, s = d.stride;
+  const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo, M = int64_t(d.N) * HoWo;
+  const float e = ew ? ew[0] : 1.0f;
+  const int oc = output_of_concat(ci, Cs, d.k);
+  int64_t m0, m1;
+  chunk_range(M, P, p, m0, m1);
+  if (ci < Cs) {
+    const int j = ci;
+    const int64_t c = selected_channel(sel, j);
+    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
+    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    float wb[kMaxBranches];
+#pragma unroll
+    for (int i = 0; i < kMaxBranches; ++i) wb[i] = i < d.num_branches ? e * w[branch_primitive(i)] : 0.0f;
+    double v[kNumBwdSums] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+      const int64_t n = m / HoWo, q = m - n * HoWo;
+      const float g = gy[(n * d.C + oc) * HoWo + q];
+      const int64_t bo = (n * Cs + j) * HoWo + q;
+#pragma unroll
+      for (int i = 0; i < kMaxBranches; ++i)
+        if (i < d.num_branches && gbr.p[i]) gbr.p[i][bo] = wb[i] * g;
+      if (!need_sums) continue;
+      const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+      const float* xp = x + n * d.x_batch_stride + c * HW;
+      float mx, av;
+      int arg, cnt;
+      pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      const double gd = double(g);
+      v[kSumG] += gd;
+      v[kSumGZmax] += gd * double(bn_apply(mx, mmax, imax));
+      v[kSumGZavg] += gd * double(bn_apply(av, mavg, iavg));
+      v[kSumGSkip] += gd * double(s == 1 ? xp[q] : br.p[4][bo]);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) v[kSumGBranch0 + i] += gd * double(br.p[i][bo]);
+    }
+    if (!need_sums) return;  // block-uniform
+    block_sum<kNumBwdSums>(v);
+    if (threadIdx.x == 0)
+      for (int q = 0; q < kNumBwdSums; ++q) ws_slot[(int64_t(j) * P + p) * kNumBwdSums + q] = v[q];
+  } else {
+    if (!need_bypass) return;  // block-uniform
+    const int b = ci - Cs;
+    const int64_t c = bypass_channel(rest, Cs, b);
+    double v[1] = {0};
+    for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+      const int64_t n = m / HoWo, q = m - n * HoWo;
+      const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+      const float g = gy[(n * d.C + oc) * HoWo + q];
+      const float* xp = x + n * d.x_batch_stride + c * HW;
+      float* gxp = gx ? gx + (n * d.C + c) * HW : nullptr;
+      if (s == 1) {
+        v[0] += double(g) * double(xp[q]);
+        if (gxp) gxp[q] = e * g;
+      } else {
+        int arg;
+        v[0] += double(g) * double(max2x2_at(xp, d.W, ho, wo, arg));
+        if (gxp) {
+          const int64_t base = 2 * int64_t(ho) * d.W + 2 * wo;
+          gxp[base] = arg == base ? e * g : 0.0f;
+          gxp[base + 1] = arg == base + 1 ? e * g : 0.0f;
+          gxp[base + d.W] = arg == base + d.W ? e * g : 0.0f;
+          gxp[base + d.W + 1] = arg == base + d.W + 1 ? e * g : 0.0f;
+        }
+      }
+    }
+    block_sum<1>(v);
+    if (threadIdx.x == 0) ws_byp[int64_t(b) * P + p] = v[0];
+  }
+}
+
+__global__ void __launch_bounds__(kMeThreads) bwd_final_k(Dims d, int P, const float* __restrict__ w,
+                                                          const float* __restrict__ ew,
+                                                          const float* __restrict__ stats, bool training,
+                                                          bool have_sums, bool need_bypass,
+                                                          const double* __restrict__ ws_slot,
+                                                          const double* __restrict__ ws_byp,
+                                                          double* __restrict__ coef, float* __restrict__ gw,
+                                                          float* __restrict__ gew) {
+  const int Cs = d.Cs;
+  const float e = ew ? ew[0] : 1.0f;
+  const double m = double(d.N) * double(d.Ho) * double(d.Wo);
+  double acc[kNumBwdSums + 1] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  for (int j = threadIdx.x; j < Cs; j += blockDim.x) {
+    double t[kNumBwdSums] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int p = 0; p < (have_sums ? P : 0); ++p)
+      for (int q = 0; q < kNumBwdSums; ++q) t[q] += ws_slot[(int64_t(j) * P + p) * kNumBwdSums + q];
+    for (int q = 0; q < kNumBwdSums; ++q) acc[q] += t[q];
+    if (coef) {
+      const float amax = e * w[kMaxPool] * stats[kStatInvMax * Cs + j];
+      const float aavg = e * w[kAvgPool] * stats[kStatInvAvg * Cs + j];
+      double* cf = coef + int64_t(j) * kNumCoefs;
+      cf[kCoefAmax] = amax;
+      cf[kCoefAavg] = aavg;
+      cf[kCoefBmax] = training ? double(float(-double(amax) * t[kSumG] / m)) : 0.0;
+      cf[kCoefCmax] = training ? double(float(-double(amax) * t[kSumGZmax] / m)) : 0.0;
+      cf[kCoefBavg] = training ? double(float(-double(aavg) * t[kSumG] / m)) : 0.0;
+      cf[kCoefCavg] = training ? double(float(-double(aavg) * t[kSumGZavg] / m)) : 0.0;
+    }
+  }
+  if (need_bypass)
+    for (int b = threadIdx.x; b < d.C - Cs; b += blockDim.x)
+      for (int p = 0; p < P; ++p) acc[kNumBwdSums] += ws_byp[int64_t(b) * P + p];
+  block_sum<kNumBwdSums + 1>(acc);
+  if (threadIdx.x != 0) return;
+  if (gw) {
+    gw[kNone] = 0.0f;
+    gw[kMaxPool] = float(double(e) * acc[kSumGZmax]);
+    gw[kAvgPool] = float(double(e) * acc[kSumGZavg]);
+    gw[kSkip] = float(double(e) * acc[kSumGSkip]);
+    for (int i = 0; i < 4; ++i) gw[kSep3 + i] = float(double(e) * acc[kSumGBranch0 + i]);
+  }
+  if (gew) {
+    double t = double(w[kMaxPool]) * acc[kSumGZmax] + double(w[kAvgPool]) * acc[kSumGZavg] +
+               double(w[kSkip]) * acc[kSumGSkip];
+    for (int i = 0; i < 4; ++i) t += double(w[kSep3 + i]) * acc[kSumGBranch0 + i];
+    gew[0] = float(t + acc[kNumBwdSums]);
+  }
+}
+
+__global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __restrict__ x,
+                                                       const int32_t* __restrict__ sel, const float* __restrict__ w,
+                                                       const float* __restrict__ ew,
+                                                       const float* __restrict__ stats,
+                                                       const double* __restrict__ coef,
+                                                       const float* __restrict__ gy, float* __restrict__ gx) {
+  const int Cs = d.Cs, s = d.stride;
+  const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
+  const int64_t total = int64_t(d.N) * Cs * HW;
+  const float e = ew ? ew[0] : 1.0f;
+  const float wskip = e * w[kSkip];
+  BNAS_GRID_STRIDE(idx, total) {
+    const int64_t plane = idx / HW, p = idx - plane * HW;
+    const int n = int(plane / Cs), j = int(plane - int64_t(n) * Cs);
+    const int h = int(p / d.W), wi = int(p - int64_t(h) * d.W);
+    const int64_t c = selected_channel(sel, j);
+    const int oc = output_of_concat(j, Cs, d.k);
+    const float* gp = gy + (int64_t(n) * d.C + oc) * HoWo;
+    const float* xp = x + n * d.x_batch_stride + c * HW;
+    const double* cf = coef + int64_t(j) * kNumCoefs;
+    const float amax = float(cf[kCoefAmax]), bmax = float(cf[kCoefBmax]), cmax = float(cf[kCoefCmax]);
+    const float aavg = float(cf[kCoefAavg]), bavg = float(cf[kCoefBavg]), cavg = float(cf[kCoefCavg]);
+    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
+    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    float acc = s == 1 ? wskip * gp[p] : 0.0f;
+    int ho0, ho1, wo0, wo1;
+    pool3_covering(h, s, d.Ho, ho0, ho1);
+    pool3_covering(wi, s, d.Wo, wo0, wo1);
+    for (int ho = ho0; ho < ho1; ++ho)
+      for (int wo = wo0; wo < wo1; ++wo) {
+        float mx, av;
+        int arg, cnt;
+        pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+        const float g = gp[int64_t(ho) * d.Wo + wo];
+        if (arg == int(p)) acc += amax * g + bmax + cmax * bn_apply(mx, mmax, imax);
+        acc += (aavg * g + bavg + cavg * bn_apply(av, mavg, iavg)) / float(cnt);
+      }
+    gx[(int64_t(n) * d.C + c) * HW + p] = acc;
+  }
+}
+
+}  // namespace
+
+int64_t mixed_edge_forward_workspace_doubles(const Dims& d, bool training) {
+  return training ? int64_t(d.Cs) * me_chunks(d) * 4 : 0;
+}
+int64_t mixed_edge_backward_workspace_doubles(const Dims& d) { return bwd_layout(d).total; }
+
+void mixed_edge_forward(const Dims& d, const float* x, const int32_t* sel, const float* const* br, const float* w,
+                        const float* ew, float* rm_max, float* rv_max, float* rm_avg, float* rv_avg, bool training,
+                        double momentum, double eps, float* y, float* stats, int32_t* rest, double* ws,
+                        cudaStream_t s) {
+  Ptrs bp{};
+  for (int i = 0; i < d.num_branches; ++i) bp.p[i] = br[i];
+  const int P = me_chunks(d);
+  int32_t* restp = (sel && d.k > 1) ? rest : nullptr;
+  if (training) {
+    stats_partial_k<<<dim3(P, d.Cs), kMeThreads, 0, s>>>(d, x, sel, ws);
+    CUDA_CHECK(cudaGetLastError());
+  }
+  prep_k<<<1, kMeThreads, 0, s>>>(d, x, sel, ws, P, training, momentum, eps, rm_max, rv_max, rm_avg, rv_avg, stats,
+                                  restp);
+  CUDA_CHECK(cudaGetLastError());
+  const int64_t total = int64_t(d.N) * d.C * d.Ho * d.Wo;
+  output_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, restp, bp, w, ew, stats, y);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, const int32_t* rest, const float* const* br,
+                         const float* w, const float* ew, const float* stats, bool training, const float* gy,
+                         float* gx, float* const* gbr, float* gw, float* gew, double* ws, cudaStream_t s) {
+  Ptrs bp{};
+  MutPtrs gbp{};
+  for (int i = 0; i < d.num_branches; ++i) {
+    bp.p[i] = br[i];
+    gbp.p[i] = gbr ? gbr[i] : nullptr;
+  }
+  const int32_t* restp = (sel && d.k > 1) ? rest : nullptr;
+  const bool need_sums = (gx && training) || gw || gew;
+  const bool need_bypass = (gx || gew) && d.C > d.Cs;
+  bool any_branch = false;
+  for (int i = 0; i < d.num_branches; ++i) any_branch = any_branch || gbp.p[i];
+  const int P = me_chunks(d);
+  const BwdLayout l = bwd_layout(d);
+  if (need_sums || need_bypass || any_branch) {
+    bwd_reduce_k<<<dim3(P, d.C), kMeThreads, 0, s>>>(d, x, sel, restp, bp, w, ew, stats, gy, gx, gbp, need_sums,
+                                                     need_bypass, ws + l.slot, ws + l.byp);
+    CUDA_CHECK(cudaGetLastError());
+  }
+  if (gx || gw || gew) {
+    bwd_final_k<<<1, kMeThreads, 0, s>>>(d, P, w, ew, stats, training, need_sums, need_bypass && gew, ws + l.slot,
+                                         ws + l.byp, gx ? ws + l.coef : nullptr, gw, gew);
+    CUDA_CHECK(cudaGetLastError());
+  }
+  if (gx) {
+    const int64_t total = int64_t(d.N) * d.Cs * d.H * d.W;
+    bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+    CUDA_CHECK(cudaGetLastError());
+  }
+}
+
+}  // namespace bnas::kernels::cuda
