@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/check.h"
+#include "engine/checkpoint.h"
 
 namespace bnas::nas {
 
@@ -681,22 +682,7 @@ Genotype read_genotype_file(const std::string& path) {
 
 void write_genotype_file(const Genotype& g, const std::string& path) {
   const bool as_json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
-  const std::string text = as_json ? genotype_to_json_text(g) : genotype_to_darts(g) + "\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    BNAS_CHECK(out.good(), "Cannot write the genotype to ", shown(path, 400), ": ",
-               std::strerror(errno), ".");
-    out << text;
-    out.flush();
-    BNAS_CHECK(out.good(), "Cannot write the genotype to ", shown(path, 400), ": the write failed.");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    BNAS_FAIL("Cannot write the genotype to ", shown(path, 400), ": renaming the temporary file failed.");
-  }
+  write_file_atomically(path, as_json ? genotype_to_json_text(g) : genotype_to_darts(g) + "\n");
 }
 
 // ---- Published ----

@@ -113,7 +113,8 @@ Genotype parse_genotype(const std::string& text, const std::string& source = "ge
 // Reads a JSON or DARTS-text genotype file; errors name the file.
 Genotype read_genotype_file(const std::string& path);
 // Writes JSON if path ends in ".json", DARTS text (one line) otherwise. Writes to a temporary
-// file beside `path` and renames it over, so a failure never leaves a half-written file.
+// file beside `path` and renames it over (engine write_file_atomically), so a failure never
+// leaves a half-written file.
 void write_genotype_file(const Genotype& g, const std::string& path);
 
 // ---- Published genotypes ----
