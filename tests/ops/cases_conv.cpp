@@ -1,5 +1,10 @@
 // Op cases: conv2d (1x1 batched and direct, 3x3 stride 1/2, dilated, depthwise, grouped, the
 // FactorizedReduce 1x1 stride 2 on an odd-sized input, channel-slice inputs) and linear.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/rng.h"
 #include "tests/ops/harness.h"
 
 namespace bnas::testing {
@@ -45,5 +50,169 @@ BNAS_OP_CASES({
      [](const V& in) { return ops::linear(in[0], in[1], Tensor()); }},
 });
 
+Tensor randn(const Shape& s, uint64_t seed, Device d = Device::cpu()) {
+  Generator g(seed, RngStream::Test);
+  return Tensor::from_vector(g.normal(static_cast<uint64_t>(s.numel())), s, DType::F32, d);
+}
+// The message of the bnas::Error that f throws ("" when it does not throw).
+template <class F> std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct ConvRun {
+  std::vector<double> y, gx, gw;
+};
+// conv2d forward and both gradients (upstream gradient r drawn from seed 99).
+ConvRun run_conv(const Tensor& x0, const Tensor& w0, const ops::Conv2dArgs& a, Device d = Device::cpu()) {
+  Tensor x = x0.detach().to(d), w = w0.detach().to(d);  // on the CPU: views stay views
+  x.set_requires_grad(true);
+  w.set_requires_grad(true);
+  const Tensor y = ops::conv2d(x, w, a);
+  const std::vector<Tensor> g = grad(y, {x, w}, randn(y.shape(), 99, d));
+  return {y.to_doubles(), g[0].to_doubles(), g[1].to_doubles()};
+}
+
 }  // namespace
+
+TEST(OpsUnit, Conv2dRejectsBadArguments) {
+  const Tensor x = randn({2, 4, 5, 5}, 1);
+  auto conv = [&](const Tensor& xx, const Shape& w, ops::Conv2dArgs a = {}) {
+    return error_of([&] { ops::conv2d(xx, Tensor::zeros(w), a); });
+  };
+  EXPECT_NE(conv(x, {4, 3, 3, 3}).find("expects 3 input channels per group"), std::string::npos);
+  EXPECT_NE(conv(x, {3, 2, 3, 3}, {1, 1, 1, 2}).find("must divide"), std::string::npos);
+  EXPECT_NE(conv(x, {4, 4, 5, 5}, {1, 0, 2, 1}).find("smaller than the dilated kernel"), std::string::npos);
+  EXPECT_NE(conv(randn({4, 5, 5}, 2), {4, 4, 3, 3}).find("must be 4-D"), std::string::npos);
+  EXPECT_NE(conv(x, {4, 4, 3, 3}, {0, 1, 1, 1}).find("stride >= 1"), std::string::npos);
+  EXPECT_NE(error_of([&] { ops::conv2d(x, Tensor::zeros({4, 4, 3, 3}, DType::F64)); }).find("dtypes"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::linear(randn({2, 5}, 3), randn({3, 4}, 4), Tensor()); }).find("input features"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ops::linear(randn({2, 4}, 3), randn({3, 4}, 4), randn({4}, 5)); }).find("bias"),
+            std::string::npos);
+  // An empty batch is valid: an empty output, and a zero weight gradient.
+  Tensor w = randn({4, 4, 3, 3}, 6);
+  w.set_requires_grad(true);
+  const Tensor y = ops::conv2d(Tensor::zeros({0, 4, 5, 5}), w, {1, 1, 1, 1});
+  EXPECT_EQ(y.shape(), Shape({0, 4, 5, 5}));
+  EXPECT_EQ(grad(y, {w}, Tensor::zeros(y.shape()))[0].to_doubles(), std::vector<double>(144, 0.0));
+}
+
+// A channel slice is read in place (no copy) and gives exactly what its contiguous copy gives;
+// gradients reach the full tensor through the differentiable narrow.
+TEST(OpsUnit, Conv2dReadsChannelSliceViews) {
+  const Tensor base = randn({3, 7, 6, 6}, 7);
+  ASSERT_FALSE(base.channel_slice(2, 5).is_contiguous());
+  for (int groups : {1, 3}) {
+    const Tensor w = randn({3, 3 / groups, 3, 3}, 8 + groups);
+    const ops::Conv2dArgs a{2, 1, 1, groups};
+    const ConvRun view = run_conv(base.channel_slice(2, 5), w, a);
+    const ConvRun copy = run_conv(base.channel_slice(2, 5).contiguous(), w, a);
+    EXPECT_EQ(view.y, copy.y) << "groups " << groups;
+    EXPECT_EQ(view.gw, copy.gw) << "groups " << groups;
+    Tensor full = base.clone(), wl = w.clone();
+    full.set_requires_grad(true);
+    const Tensor y = ops::conv2d(ops::narrow(full, 1, 2, 3), wl, a);
+    EXPECT_EQ(y.to_doubles(), copy.y);
+    const std::vector<double> gfull = grad(y, {full}, randn(y.shape(), 99))[0].to_doubles();
+    const int64_t plane = 36;
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t c = 0; c < 7; ++c)
+        for (int64_t p = 0; p < plane; ++p) {
+          const double g = gfull[static_cast<size_t>((n * 7 + c) * plane + p)];
+          const double want = (c >= 2 && c < 5) ? copy.gx[static_cast<size_t>((n * 3 + c - 2) * plane + p)] : 0.0;
+          ASSERT_EQ(g, want) << "groups " << groups << " n " << n << " c " << c << " p " << p;
+        }
+  }
+}
+
+TEST(OpsUnit, Conv2dGradientSubsets) {
+  for (int groups : {1, 4}) {
+    Tensor x = randn({2, 4, 5, 5}, 20), w = randn({4, 4 / groups, 3, 3}, 21);
+    x.set_requires_grad(true);
+    w.set_requires_grad(true);
+    const Tensor y = ops::conv2d(x, w, {1, 1, 1, groups});
+    const Tensor r = randn(y.shape(), 22);
+    const std::vector<Tensor> both = grad(y, {x, w}, r);
+    EXPECT_EQ(grad(y, {x}, r)[0].to_doubles(), both[0].to_doubles()) << "groups " << groups;
+    EXPECT_EQ(grad(y, {w}, r)[0].to_doubles(), both[1].to_doubles()) << "groups " << groups;
+  }
+}
+
+// Shapes whose im2col matrix exceeds the CPU kernel's scratch budget run in chunks of samples
+// (here 2 + 1); the result must equal sample-by-sample convolution (float32 sums in another
+// blocking: 1e-5 norm-wise).
+TEST(OpsUnit, Conv2dChunkedBatchMatchesPerSample) {
+  const Tensor x = randn({3, 128, 40, 40}, 30), w = randn({2, 128, 3, 3}, 31);
+  const ops::Conv2dArgs a{1, 1, 1, 1};
+  const ConvRun all = run_conv(x, w, a);
+  std::vector<double> y, gx, gw(all.gw.size(), 0.0);
+  const Tensor r = randn({3, 2, 40, 40}, 99);
+  for (int64_t n = 0; n < 3; ++n) {
+    Tensor xn = ops::narrow(x, 0, n, 1).contiguous().clone(), wn = w.clone();
+    xn.set_requires_grad(true);
+    wn.set_requires_grad(true);
+    const Tensor yn = ops::conv2d(xn, wn, a);
+    const std::vector<Tensor> g = grad(yn, {xn, wn}, ops::narrow(r, 0, n, 1).contiguous());
+    for (double v : yn.to_doubles()) y.push_back(v);
+    for (double v : g[0].to_doubles()) gx.push_back(v);
+    const std::vector<double> gwn = g[1].to_doubles();
+    for (size_t i = 0; i < gw.size(); ++i) gw[i] += gwn[i];
+  }
+  EXPECT_LE(relative_error(all.y, y), 1e-5);
+  EXPECT_LE(relative_error(all.gx, gx), 1e-5);
+  EXPECT_LE(relative_error(all.gw, gw), 1e-5);
+}
+
+// Search-network shapes at batch 8 (the harness's cases are tiny): cuDNN picks other
+// algorithms here (FFT, Winograd, implicit GEMM variants), whose transforms round differently
+// from the CPU's direct sums, hence 1e-4; with deterministic() on, two runs are bit-identical.
+TEST(OpsGpu, Conv2dSearchShapesMatchCpuAndRepeat) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  struct Case {
+    Shape x, w;
+    ops::Conv2dArgs a;
+  };
+  const std::vector<Case> cases = {
+      {{8, 3, 32, 32}, {48, 3, 3, 3}, {1, 1, 1, 1}},     {{8, 48, 32, 32}, {32, 48, 1, 1}, {1, 0, 1, 1}},
+      {{8, 32, 32, 32}, {32, 1, 3, 3}, {2, 1, 1, 32}},   {{8, 32, 16, 16}, {32, 1, 5, 5}, {1, 2, 1, 32}},
+      {{8, 32, 16, 16}, {32, 1, 3, 3}, {1, 2, 2, 32}},   {{8, 64, 8, 8}, {64, 1, 5, 5}, {1, 4, 2, 64}},
+      {{8, 64, 8, 8}, {64, 64, 1, 1}, {1, 0, 1, 1}},     {{8, 48, 31, 31}, {32, 48, 1, 1}, {2, 0, 1, 1}},
+      {{8, 64, 16, 16}, {64, 64, 3, 3}, {1, 1, 1, 1}},   {{8, 64, 16, 16}, {64, 32, 3, 3}, {1, 1, 1, 2}},
+  };
+  const bool was = deterministic();
+  set_deterministic(true);
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, 40), w = randn(c.w, 41);
+    const ConvRun cpu = run_conv(x, w, c.a), gpu = run_conv(x, w, c.a, Device::cuda(0));
+    const ConvRun again = run_conv(x, w, c.a, Device::cuda(0));
+    const std::string what = c.x.str() + " * " + c.w.str();
+    EXPECT_LE(relative_error(gpu.y, cpu.y), 1e-4) << what << ": output";
+    EXPECT_LE(relative_error(gpu.gx, cpu.gx), 1e-4) << what << ": grad x";
+    EXPECT_LE(relative_error(gpu.gw, cpu.gw), 1e-4) << what << ": grad w";
+    EXPECT_TRUE(gpu.y == again.y && gpu.gx == again.gx && gpu.gw == again.gw) << what << ": two GPU runs differ";
+  }
+  set_deterministic(was);
+}
+
+TEST(OpsGpu, LinearClassifierShapeMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU on this machine";
+  const Tensor x = randn({64, 304}, 50), w = randn({10, 304}, 51), b = randn({10}, 52);
+  std::vector<std::vector<double>> res[2];
+  for (int k = 0; k < 2; ++k) {
+    const Device d = k ? Device::cuda(0) : Device::cpu();
+    Tensor xd = x.to(d).clone(), wd = w.to(d).clone(), bd = b.to(d).clone();
+    for (Tensor* t : {&xd, &wd, &bd}) t->set_requires_grad(true);
+    const Tensor y = ops::linear(xd, wd, bd);
+    const std::vector<Tensor> g = grad(y, {xd, wd, bd}, randn(y.shape(), 53, d));
+    res[k] = {y.to_doubles(), g[0].to_doubles(), g[1].to_doubles(), g[2].to_doubles()};
+  }
+  for (size_t i = 0; i < 4; ++i) EXPECT_LE(relative_error(res[1][i], res[0][i]), 1e-5) << "tensor " << i;
+}
+
 }  // namespace bnas::testing
