@@ -46,7 +46,7 @@ struct MixedEdgeNode : Node {
     std::vector<Tensor> gbr(branches.size());
     for (size_t i = 0; i < branches.size(); ++i)
       if (needs_grad[3 + i]) gbr[i] = Tensor::empty(branches[i].shape(), dt, dev);
-    if (gx.is_cuda()) {
+    if (x.is_cuda()) {
       BNAS_ON_CUDA({
         const float* bp[me::kMaxBranches] = {};
         float* gbp[me::kMaxBranches] = {};
