@@ -30,6 +30,7 @@
 // The chunking P depends on the shape only, so results are bitwise reproducible.
 #include <algorithm>
 
+#include "engine/check.h"
 #include "engine/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mixed_edge.cuh"
@@ -78,6 +79,13 @@ template <int NV> __device__ void block_sum(double (&v)[NV]) {
   __syncthreads();  // part[] may be reused by a later call
 }
 
+// a = m / div, b = m % div in 32 bits (sizes are checked to fit on the host: 64-bit division is
+// many times slower on the GPU).
+__device__ __forceinline__ void divmod(uint32_t m, uint32_t div, uint32_t& a, uint32_t& b) {
+  a = m / div;
+  b = m - a * div;
+}
+
 __device__ __forceinline__ void chunk_range(int64_t M, int P, int p, int64_t& m0, int64_t& m1) {
   const int64_t len = (M + P - 1) / P;
   m0 = min(M, int64_t(p) * len);
@@ -97,11 +105,12 @@ __global__ void __launch_bounds__(kMeThreads) stats_partial_k(Dims d, const floa
   chunk_range(M, P, p, m0, m1);
   double v[4] = {0, 0, 0, 0};
   for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-    const int64_t n = m / HoWo, q = m - n * HoWo;
-    const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+    uint32_t n, q, ho, wo;
+    divmod(uint32_t(m), uint32_t(HoWo), n, q);
+    divmod(q, uint32_t(d.Wo), ho, wo);
     float mx, av;
     int arg, cnt;
-    pool3_at(x + n * d.x_batch_stride + c * HW, d.H, d.W, d.stride, ho, wo, mx, arg, av, cnt);
+    pool3_at(x + int64_t(n) * d.x_batch_stride + c * HW, d.H, d.W, d.stride, ho, wo, mx, arg, av, cnt);
     const double dm = double(mx) - shift, da = double(av) - shift;
     v[0] += dm;
     v[1] += dm * dm;
@@ -170,25 +179,26 @@ __global__ void __launch_bounds__(kMeThreads) output_k(Dims d, const float* __re
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
   const int64_t total = int64_t(d.N) * d.C * HoWo;
   BNAS_GRID_STRIDE(idx, total) {
-    const int64_t plane = idx / HoWo, p = idx - plane * HoWo;
-    const int n = int(plane / d.C), oc = int(plane - int64_t(n) * d.C);
-    const int ho = int(p / d.Wo), wo = int(p - int64_t(ho) * d.Wo);
-    const int ci = concat_of_output(oc, Cs, d.k);
+    uint32_t plane, p, n, oc, ho, wo;
+    divmod(uint32_t(idx), uint32_t(HoWo), plane, p);
+    divmod(plane, uint32_t(d.C), n, oc);
+    divmod(p, uint32_t(d.Wo), ho, wo);
+    const int ci = concat_of_output(int(oc), Cs, d.k);
     if (ci < Cs) {
       const int j = ci;
-      const float* xp = x + n * d.x_batch_stride + int64_t(selected_channel(sel, j)) * HW;
+      const float* xp = x + int64_t(n) * d.x_batch_stride + int64_t(selected_channel(sel, j)) * HW;
       float mx, av;
       int arg, cnt;
-      pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      pool3_at(xp, d.H, d.W, s, int(ho), int(wo), mx, arg, av, cnt);
       const int64_t bo = (int64_t(n) * Cs + j) * HoWo + p;
       const float skip = s == 1 ? xp[p] : br.p[4][bo];
       y[idx] = e * mixed_sum(w, bn_apply(mx, stats[kStatMeanMax * Cs + j], stats[kStatInvMax * Cs + j]),
                              bn_apply(av, stats[kStatMeanAvg * Cs + j], stats[kStatInvAvg * Cs + j]), skip,
                              br.p[0][bo], br.p[1][bo], br.p[2][bo], br.p[3][bo]);
     } else {
-      const float* xp = x + n * d.x_batch_stride + int64_t(bypass_channel(rest, Cs, ci - Cs)) * HW;
+      const float* xp = x + int64_t(n) * d.x_batch_stride + int64_t(bypass_channel(rest, Cs, ci - Cs)) * HW;
       int arg;
-      y[idx] = e * (s == 1 ? xp[int64_t(ho) * d.W + wo] : max2x2_at(xp, d.W, ho, wo, arg));
+      y[idx] = e * (s == 1 ? xp[int64_t(ho) * d.W + wo] : max2x2_at(xp, d.W, int(ho), int(wo), arg));
     }
   }
 }
@@ -235,18 +245,21 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
     for (int i = 0; i < kMaxBranches; ++i) wb[i] = i < d.num_branches ? e * w[branch_primitive(i)] : 0.0f;
     double v[kNumBwdSums] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-      const int64_t n = m / HoWo, q = m - n * HoWo;
+      uint32_t n32, q32;
+      divmod(uint32_t(m), uint32_t(HoWo), n32, q32);
+      const int64_t n = n32, q = q32;
       const float g = gy[(n * d.C + oc) * HoWo + q];
       const int64_t bo = (n * Cs + j) * HoWo + q;
 #pragma unroll
       for (int i = 0; i < kMaxBranches; ++i)
         if (i < d.num_branches && gbr.p[i]) gbr.p[i][bo] = wb[i] * g;
       if (!need_sums) continue;
-      const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+      uint32_t ho, wo;
+      divmod(q32, uint32_t(d.Wo), ho, wo);
       const float* xp = x + n * d.x_batch_stride + c * HW;
       float mx, av;
       int arg, cnt;
-      pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      pool3_at(xp, d.H, d.W, s, int(ho), int(wo), mx, arg, av, cnt);
       const double gd = double(g);
       v[kSumG] += gd;
       v[kSumGZmax] += gd * double(bn_apply(mx, mmax, imax));
@@ -265,8 +278,11 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
     const int64_t c = bypass_channel(rest, Cs, b);
     double v[1] = {0};
     for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-      const int64_t n = m / HoWo, q = m - n * HoWo;
-      const int ho = int(q / d.Wo), wo = int(q - int64_t(ho) * d.Wo);
+      uint32_t n32, q32, ho32, wo32;
+      divmod(uint32_t(m), uint32_t(HoWo), n32, q32);
+      divmod(q32, uint32_t(d.Wo), ho32, wo32);
+      const int64_t n = n32, q = q32;
+      const int ho = int(ho32), wo = int(wo32);
       const float g = gy[(n * d.C + oc) * HoWo + q];
       const float* xp = x + n * d.x_batch_stride + c * HW;
       float* gxp = gx ? gx + (n * d.C + c) * HW : nullptr;
@@ -351,9 +367,11 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __re
   const float e = ew ? ew[0] : 1.0f;
   const float wskip = e * w[kSkip];
   BNAS_GRID_STRIDE(idx, total) {
-    const int64_t plane = idx / HW, p = idx - plane * HW;
-    const int n = int(plane / Cs), j = int(plane - int64_t(n) * Cs);
-    const int h = int(p / d.W), wi = int(p - int64_t(h) * d.W);
+    uint32_t plane, p, n32, j32, h32, w32;
+    divmod(uint32_t(idx), uint32_t(HW), plane, p);
+    divmod(plane, uint32_t(Cs), n32, j32);
+    divmod(p, uint32_t(d.W), h32, w32);
+    const int n = int(n32), j = int(j32), h = int(h32), wi = int(w32);
     const int64_t c = selected_channel(sel, j);
     const int oc = output_of_concat(j, Cs, d.k);
     const float* gp = gy + (int64_t(n) * d.C + oc) * HoWo;
@@ -380,6 +398,12 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __re
   }
 }
 
+void check_sizes(const Dims& d) {
+  const int64_t big = int64_t(d.N) * d.C * std::max<int64_t>(int64_t(d.H) * d.W, int64_t(d.Ho) * d.Wo);
+  BNAS_CHECK(big < (int64_t(1) << 31), "mixed_edge: an edge input of ", d.N, " x ", d.C, " x ", d.H, " x ", d.W,
+             " is too large for the CUDA kernels (at most 2^31 elements); split the batch");
+}
+
 }  // namespace
 
 int64_t mixed_edge_forward_workspace_doubles(const Dims& d, bool training) {
@@ -391,6 +415,7 @@ void mixed_edge_forward(const Dims& d, const float* x, const int32_t* sel, const
                         const float* ew, float* rm_max, float* rv_max, float* rm_avg, float* rv_avg, bool training,
                         double momentum, double eps, float* y, float* stats, int32_t* rest, double* ws,
                         cudaStream_t s) {
+  check_sizes(d);
   Ptrs bp{};
   for (int i = 0; i < d.num_branches; ++i) bp.p[i] = br[i];
   const int P = me_chunks(d);
@@ -410,6 +435,7 @@ void mixed_edge_forward(const Dims& d, const float* x, const int32_t* sel, const
 void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, const int32_t* rest, const float* const* br,
                          const float* w, const float* ew, const float* stats, bool training, const float* gy,
                          float* gx, float* const* gbr, float* gw, float* gew, double* ws, cudaStream_t s) {
+  check_sizes(d);
   Ptrs bp{};
   MutPtrs gbp{};
   for (int i = 0; i < d.num_branches; ++i) {

@@ -1,0 +1,318 @@
+// bnas_bench_mixedop: the fused mixed edge (engine/mixed_edge.h) against the unfused composition
+// of engine ops (narrow, max/avg pool + BatchNorm, strided_zero, weighted_sum, bypass max pool,
+// concat, channel shuffle, edge-weight scale) on every edge shape of the BNAS-v2 CIFAR search
+// network (C = 16, layers 2, en_layers 1; BNAS-V2.md section 4), in search (training) mode.
+// The parametric branch outputs (sep/dil convs, FactorizedReduce) are inputs: both sides get the
+// same ones, so the figures isolate what the fusion replaces.
+//
+// One line per (edge shape, k, selection, device) as key=value pairs, or a JSON array with
+// --json: median milliseconds of the forward (no grad) and of forward + backward (gradients of x,
+// every branch, the weights and the edge weight), and bytes moved, estimated from the tensors
+// each kernel (fused) or each op (unfused: forward reads its inputs and writes its output;
+// backward reads the output gradient and the saved inputs and writes the input gradients) reads
+// and writes, in MB (1e6 bytes), with the implied GB/s of the fused run.
+//
+//   bnas_bench_mixedop [--device cpu|cuda|all] [--batch N] [--json] [--filter SUBSTRING] [--min-time S]
+// Batch: 256 on the GPU; 16 on the CPU (so a CPU run finishes in seconds) unless --batch is given.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/device.h"
+#include "engine/memory.h"
+#include "engine/mixed_edge.h"
+#include "engine/ops.h"
+#include "engine/rng.h"
+
+using namespace bnas;
+
+namespace {
+
+struct EdgeShape {
+  const char* name;
+  int64_t C, H;
+  int stride;
+  int count;  // edges of this shape in the network
+};
+
+// Node width and input resolution of every mixed edge of the CIFAR search network.
+const std::vector<EdgeShape> kEdges = {
+    {"conv_cell0_reduce_s0s1", 32, 32, 2, 8},  // conv cell 0 (reduction): edges from s0, s1
+    {"conv_cell0_node", 32, 16, 1, 6},         // conv cell 0: edges between nodes
+    {"conv_cell1_reduce_s0s1", 64, 16, 2, 8},  // conv cell 1 (reduction): edges from s0, s1
+    {"conv_cell1_node", 64, 8, 1, 6},          // conv cell 1: edges between nodes
+    {"enh_cell0", 64, 8, 1, 14},               // enhancement cell: every edge, stride 1
+};
+
+struct Options {
+  std::string device = "all", filter;
+  int64_t batch = 0;  // 0: per-device default
+  bool json = false;
+  double min_time = 0.3;
+};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double time_it(const std::function<void()>& f, Device d, double min_time) {
+  f();
+  synchronize(d);
+  std::vector<double> t;
+  const double start = now_s();
+  while (t.size() < 3 || (now_s() - start < min_time && t.size() < 1000)) {
+    const double t0 = now_s();
+    f();
+    synchronize(d);
+    t.push_back(now_s() - t0);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+struct Problem {
+  int64_t N, C, H, Cs, Ho;
+  int k, stride;
+  bool random;
+  Tensor x, sel, w, e;
+  std::vector<Tensor> branches;
+  Tensor running[4];
+  std::vector<int64_t> chosen, rest;  // for the unfused gather
+
+  Problem(const EdgeShape& s, int64_t n, int k_, bool random_, Device d)
+      : N(n), C(s.C), H(s.H), Cs(s.C / k_), Ho((s.H - 1) / s.stride + 1), k(k_), stride(s.stride), random(random_) {
+    Generator g(17, RngStream::Test);
+    x = Tensor::from_vector(g.normal(static_cast<uint64_t>(N * C * H * H)), {N, C, H, H}, DType::F32, d);
+    x.set_requires_grad(true);
+    std::vector<double> a = g.normal(8), wv;
+    double z = 0;
+    for (double v : a) z += std::exp(v);
+    for (double v : a) wv.push_back(std::exp(v) / z);
+    w = Tensor::from_vector(wv, {8}, DType::F32, d).set_requires_grad(true);
+    e = Tensor::from_vector({0.4}, {1}, DType::F32, d).set_requires_grad(true);
+    for (int i = 0; i < (stride == 1 ? 4 : 5); ++i)
+      branches.push_back(Tensor::from_vector(g.normal(static_cast<uint64_t>(N * Cs * Ho * Ho)), {N, Cs, Ho, Ho},
+                                             DType::F32, d)
+                             .set_requires_grad(true));
+    for (int q = 0; q < 4; ++q) running[q] = Tensor::full({Cs}, q % 2 ? 1.0 : 0.0, DType::F32, d);
+    std::vector<bool> used(static_cast<size_t>(C), false);
+    if (random) {
+      std::vector<uint32_t> perm = g.permutation(static_cast<uint32_t>(C));
+      std::vector<int32_t> s(perm.begin(), perm.begin() + Cs);
+      std::sort(s.begin(), s.end());
+      sel = Tensor::from_ints(s, {Cs}, d);
+      for (int32_t c : s) chosen.push_back(c);
+    } else {
+      for (int64_t c = 0; c < Cs; ++c) chosen.push_back(c);
+    }
+    for (int64_t c : chosen) used[static_cast<size_t>(c)] = true;
+    for (int64_t c = 0; c < C; ++c)
+      if (!used[static_cast<size_t>(c)]) rest.push_back(c);
+  }
+
+  std::vector<Tensor> leaves() const {
+    std::vector<Tensor> l{x, w, e};
+    l.insert(l.end(), branches.begin(), branches.end());
+    return l;
+  }
+
+  Tensor fused() const {
+    ops::MixedEdgeArgs a;
+    a.stride = stride;
+    a.k = k;
+    return ops::mixed_edge(x, sel, branches, w, e, running[0], running[1], running[2], running[3], a);
+  }
+
+  // Channels as narrow slices: one slice per run of consecutive channels.
+  static Tensor gather(const Tensor& x, const std::vector<int64_t>& ch) {
+    std::vector<Tensor> parts;
+    for (size_t i = 0; i < ch.size();) {
+      size_t j = i + 1;
+      while (j < ch.size() && ch[j] == ch[j - 1] + 1) ++j;
+      parts.push_back(ops::narrow(x, 1, ch[i], static_cast<int64_t>(j - i)));
+      i = j;
+    }
+    return parts.size() == 1 ? parts[0] : ops::concat_channels(parts);
+  }
+
+  Tensor unfused() const {
+    const Tensor xs = gather(x, chosen);
+    ops::BatchNormArgs bn;
+    const Tensor mp = ops::batch_norm(ops::max_pool2d(xs, {3, stride, 1}), Tensor(), Tensor(), running[0], running[1], bn);
+    const Tensor ap = ops::batch_norm(ops::avg_pool2d(xs, {3, stride, 1}), Tensor(), Tensor(), running[2], running[3], bn);
+    const Tensor skip = stride == 1 ? xs : branches[4];
+    Tensor y = ops::weighted_sum(
+        {ops::strided_zero(xs, stride), mp, ap, skip, branches[0], branches[1], branches[2], branches[3]}, w);
+    if (k > 1) {
+      const Tensor xr = gather(x, rest);
+      const Tensor byp = stride == 1 ? xr : ops::max_pool2d(xr, {2, 2, 0});
+      y = ops::channel_shuffle(ops::concat_channels({y, byp}), k);
+    }
+    return ops::weighted_sum({y}, e);
+  }
+
+  // Bytes moved, in elements (x4 for float32).
+  struct Traffic {
+    double fwd = 0, bwd = 0;
+  };
+  Traffic fused_traffic() const {
+    const double xs = double(N) * Cs * H * H, xr = double(N) * (C - Cs) * H * H;
+    const double p = double(N) * Cs * Ho * Ho, y = double(N) * C * Ho * Ho, byp_out = y - p;
+    const double nb = stride == 1 ? 4 : 5;
+    Traffic t;
+    // stats (x_sel) + output (x_sel, bypass input, branches, y).
+    t.fwd = xs + (xs + xr + nb * p + y);
+    // reduce (g of all channels, x_sel, branches, bypass x; writes d branches, d x bypass)
+    // + dx (g of the selected outputs, x_sel; writes d x_sel).
+    t.bwd = (p + byp_out + xs + nb * p + xr) + (nb * p + xr) + (p + xs) + xs;
+    return t;
+  }
+  Traffic unfused_traffic() const {
+    const double xs = double(N) * Cs * H * H, xr = double(N) * (C - Cs) * H * H, xfull = xs + xr;
+    const double p = double(N) * Cs * Ho * Ho, y = double(N) * C * Ho * Ho;
+    const double byp = k > 1 ? (stride == 1 ? xr : xr / 4) : 0;
+    Traffic t;
+    auto op = [&](double in, double out) {  // forward in -> out; backward reads gout + saved in, writes gin
+      t.fwd += in + out;
+      t.bwd += out + 2 * in;
+    };
+    const bool sel_copy = random || k > 1;  // narrow of a slice that is not the whole tensor: a copy
+    if (sel_copy) op(xs, xs);
+    op(xs, p);          // max pool
+    op(2 * p, p);       // its BN (statistics pass + normalise pass)
+    op(xs, p);          // avg pool
+    op(2 * p, p);       // its BN
+    op(0, p);           // strided_zero
+    op(8 * p, p);       // weighted_sum of 8 candidates
+    if (k > 1) {
+      op(xr, xr);         // bypass slice
+      if (stride == 2) op(xr, byp);  // 2x2 max pool
+      op(p + byp, y);     // concat
+      op(y, y);           // channel shuffle
+    }
+    op(y, y);  // edge weight
+    if (sel_copy) t.bwd += 2 * xfull;  // the two slice gradients accumulated into d x
+    return t;
+  }
+};
+
+int usage(const char* msg) {
+  std::fprintf(stderr, "bnas_bench_mixedop: %s\nusage: bnas_bench_mixedop [--device cpu|cuda|all] [--batch N] [--json] "
+               "[--filter SUBSTRING] [--min-time SECONDS]\n", msg);
+  return 2;
+}
+
+void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first) {
+  const Problem pb(s, batch, k, random, d);
+  const std::vector<Tensor> leaves = pb.leaves();
+  Tensor probe;
+  {
+    NoGradGuard ng;
+    probe = pb.fused();
+  }
+  const Tensor seed = Tensor::full(probe.shape(), 1.0, DType::F32, d);
+  const double f_fwd = time_it([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
+  const double u_fwd = time_it([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
+  const double f_all = time_it([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
+  const double u_all = time_it([&] { grad(pb.unfused(), leaves, seed); }, d, o.min_time);
+  const Problem::Traffic ft = pb.fused_traffic(), ut = pb.unfused_traffic();
+  const double mb = 4.0 / 1e6;
+  const double f_gbps = (ft.fwd + ft.bwd) * 4.0 / f_all / 1e9;
+  char line[1024];
+  if (o.json) {
+    std::snprintf(line, sizeof line,
+                  "%s\n  {\"edge\": \"%s\", \"C\": %lld, \"H\": %lld, \"stride\": %d, \"k\": %d, \"selection\": \"%s\", "
+                  "\"edges_in_network\": %d, \"device\": \"%s\", \"batch\": %lld, \"fused_fwd_ms\": %.4f, "
+                  "\"unfused_fwd_ms\": %.4f, \"fused_fwd_bwd_ms\": %.4f, \"unfused_fwd_bwd_ms\": %.4f, "
+                  "\"speedup_fwd\": %.2f, \"speedup_fwd_bwd\": %.2f, \"fused_fwd_mb\": %.2f, \"unfused_fwd_mb\": %.2f, "
+                  "\"fused_fwd_bwd_mb\": %.2f, \"unfused_fwd_bwd_mb\": %.2f, \"fused_gbps\": %.1f}",
+                  first ? "" : ",", s.name, (long long)s.C, (long long)s.H, s.stride, k, random ? "random" : "fixed",
+                  s.count, d.str().c_str(), (long long)batch, f_fwd * 1e3, u_fwd * 1e3, f_all * 1e3, u_all * 1e3,
+                  u_fwd / f_fwd, u_all / f_all, ft.fwd * mb, ut.fwd * mb, (ft.fwd + ft.bwd) * mb,
+                  (ut.fwd + ut.bwd) * mb, f_gbps);
+  } else {
+    std::snprintf(line, sizeof line,
+                  "bench=mixedop edge=%s C=%lld H=%lld stride=%d k=%d selection=%s edges_in_network=%d device=%s "
+                  "batch=%lld fused_fwd_ms=%.4f unfused_fwd_ms=%.4f fused_fwd_bwd_ms=%.4f unfused_fwd_bwd_ms=%.4f "
+                  "speedup_fwd=%.2f speedup_fwd_bwd=%.2f fused_fwd_mb=%.2f unfused_fwd_mb=%.2f fused_fwd_bwd_mb=%.2f "
+                  "unfused_fwd_bwd_mb=%.2f fused_gbps=%.1f\n",
+                  s.name, (long long)s.C, (long long)s.H, s.stride, k, random ? "random" : "fixed", s.count,
+                  d.str().c_str(), (long long)batch, f_fwd * 1e3, u_fwd * 1e3, f_all * 1e3, u_all * 1e3,
+                  u_fwd / f_fwd, u_all / f_all, ft.fwd * mb, ut.fwd * mb, (ft.fwd + ft.bwd) * mb,
+                  (ut.fwd + ut.bwd) * mb, f_gbps);
+  }
+  std::fputs(line, stdout);
+  std::fflush(stdout);
+  first = false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--json") {
+      o.json = true;
+    } else if (a == "--device" || a == "--batch" || a == "--filter" || a == "--min-time") {
+      const char* v = value();
+      if (!v) return usage(("missing value after " + a).c_str());
+      if (a == "--device") o.device = v;
+      if (a == "--filter") o.filter = v;
+      if (a == "--batch") {
+        o.batch = std::atoll(v);
+        if (o.batch <= 0) return usage("--batch must be a positive integer");
+      }
+      if (a == "--min-time") {
+        o.min_time = std::atof(v);
+        if (o.min_time <= 0) return usage("--min-time must be positive");
+      }
+    } else if (a == "--help" || a == "-h") {
+      usage("fused vs unfused mixed edge on the BNAS-v2 CIFAR search-network edge shapes");
+      return 0;
+    } else {
+      return usage(("unknown argument " + a).c_str());
+    }
+  }
+  std::vector<Device> devices;
+  if (o.device == "cpu" || o.device == "all") devices.push_back(Device::cpu());
+  if (o.device == "cuda" || o.device == "all") {
+    if (cuda_available()) {
+      devices.push_back(Device::cuda(0));
+    } else if (o.device == "cuda") {
+      return usage("--device cuda was asked for but no GPU is available");
+    } else {
+      std::fprintf(stderr, "bnas_bench_mixedop: no GPU found; timing the CPU only\n");
+    }
+  }
+  if (devices.empty()) return usage(("unknown device " + o.device).c_str());
+  try {
+    bool first = true;
+    if (o.json) std::printf("[");
+    for (const Device& d : devices) {
+      const int64_t batch = o.batch > 0 ? o.batch : (d.is_cuda() ? 256 : 16);
+      for (const EdgeShape& s : kEdges)
+        for (int k : {4, 1})
+          for (bool random : {false, true}) {
+            if (k == 1 && random) continue;
+            const std::string tag = std::string(s.name) + " k" + std::to_string(k) + (random ? " random" : " fixed");
+            if (!o.filter.empty() && tag.find(o.filter) == std::string::npos) continue;
+            run(s, k, random, d, batch, o, first);
+          }
+    }
+    if (o.json) std::printf("\n]\n");
+    for (const Device& d : devices)
+      std::fprintf(stderr, "peak_memory_mib device=%s %.1f\n", d.str().c_str(), memory_stats(d).peak / 1048576.0);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bnas_bench_mixedop: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
