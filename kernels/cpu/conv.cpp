@@ -1,19 +1,16 @@
 // CPU convolution. Two paths:
-//  * depthwise (groups == cin == cout): direct loops, one (sample, channel) plane per iteration;
-//  * everything else: im2col + GEMM (OpenBLAS). To give BLAS matrices big enough to thread well
-//    (the search network's late cells are 8 x 8), a chunk of B samples is unfolded side by side
-//    into one column matrix, col: (cin/g * kh * kw) x (B * ho * wo), so each group is a single
-//    GEMM per chunk; the result is scattered into NCHW order afterwards. 1 x 1 stride-1
-//    unpadded convolutions over large planes skip im2col and multiply x in place, sample by
-//    sample.
-// Determinism: the chunking depends on the shape only, every parallel loop writes disjoint
-// outputs, and reductions over samples (weight gradients) run in a fixed order, so results do
-// not depend on the number of threads. BLAS is called from the calling thread only (Debian's
-// OpenBLAS is the pthread build, which threads internally and must not be nested in OpenMP).
+//  * depthwise (groups == cin == cout): direct loops over zero-padded planes;
+//  * everything else: im2col + GEMM. Work is split into independent items, each a
+//    single-threaded BLAS call on one thread of an OpenMP loop (gemm.h explains why BLAS does not
+//    thread itself): the forward pass into (sample, group, block of output rows), the input
+//    gradient into (sample, group) planes (im2col's adjoint scatters across row blocks), and the
+//    weight gradient into (fixed block of samples, group) partial sums added up in block order.
+//    1 x 1 stride-1 unpadded convolutions need no im2col: x's rows are the GEMM's columns.
+// Determinism: every output element is produced by one item whose extent depends on the shape
+// only, so results do not depend on the number of threads (checked bit for bit).
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
@@ -21,11 +18,11 @@
 namespace bnas::kernels::cpu {
 namespace {
 
-constexpr int64_t kColBudget = int64_t(1) << 22;  // elements per scratch matrix and chunk
-constexpr int64_t kDirectPlane = 256;             // 1x1 convs over >= this many pixels: no im2col
-constexpr int64_t kParallelWork = 1 << 14;        // below this, loops stay on one thread
+constexpr int64_t kBlockPixels = 1024;   // output pixels per forward GEMM item (whole rows)
+constexpr int64_t kSampleBlocks = 16;    // weight-gradient partial sums (fixed, not per thread)
+constexpr int64_t kParallelWork = 1 << 15;  // multiply-adds below which loops stay on one thread
 
-// Scratch matrices reused across calls (per thread and type), so steady-state steps allocate nothing.
+// Scratch buffers reused across calls (per thread, slot and type): steady-state steps allocate nothing.
 template <class T> T* scratch(int slot, int64_t n) {
   thread_local std::vector<T> bufs[2];
   std::vector<T>& b = bufs[slot];
@@ -33,16 +30,7 @@ template <class T> T* scratch(int slot, int64_t n) {
   return b.data();
 }
 
-bool is_direct_1x1(const ConvShape& s) {
-  return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0 && s.ho * s.wo >= kDirectPlane;
-}
-
-// Samples per chunk: 1 on the direct path, else as many as fit the scratch budget.
-int64_t chunk_samples(const ConvShape& s) {
-  if (is_direct_1x1(s)) return 1;
-  const int64_t per_sample = s.ho * s.wo * std::max(s.cin_g() * s.kh * s.kw, s.cout_g());
-  return std::max<int64_t>(1, std::min<int64_t>(s.n, kColBudget / std::max<int64_t>(1, per_sample)));
-}
+bool is_direct_1x1(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0; }
 
 // The output positions o in [0, out) whose input position o * stride + offset lies in [0, in),
 // as [*lo, *hi) (offset = tap * dilation - pad). Hoisting the bounds out of the inner loops
@@ -53,83 +41,63 @@ inline void valid_range(int64_t in, int64_t out, int64_t stride, int64_t offset,
   if (*lo > *hi) *lo = *hi;
 }
 
-// col[(c * kh + i) * kw + j][b * ho * wo + oh * wo + ow] = x[n0 + b][g * cin_g + c][ih][iw] (0 outside).
-template <class T> void im2col(const ConvShape& s, const T* x, int64_t g, int64_t n0, int64_t nb, T* col) {
-  const int64_t cg = s.cin_g(), plane = s.ho * s.wo, ld = nb * plane;
-#pragma omp parallel for collapse(2) schedule(static) if (nb * cg * plane * s.kh * s.kw > kParallelWork)
-  for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t c = 0; c < cg; ++c) {
-      const T* xp = x + (n0 + b) * s.x_batch_stride + (g * cg + c) * s.h * s.w;
-      for (int64_t i = 0; i < s.kh; ++i) {
-        int64_t oh_lo, oh_hi;
-        valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t off = j * s.dilation - s.pad;
-          int64_t lo, hi;
-          valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
-          T* dst = col + ((c * s.kh + i) * s.kw + j) * ld + b * plane;
-          std::fill(dst, dst + oh_lo * s.wo, T(0));
-          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-            const T* row = xp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
-            T* d = dst + oh * s.wo;
-            std::fill(d, d + lo, T(0));
-            if (s.stride == 1) {
-              std::copy(row + lo, row + hi, d + lo);
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow) d[ow] = row[ow * s.stride];
-            }
-            std::fill(d + hi, d + s.wo, T(0));
+// im2col of output rows [oh0, oh1) of one (sample, group): xg points at the group's first input
+// channel (channels h * w apart); col: (cin_g * kh * kw) x ((oh1 - oh0) * wo), row (c, i, j)
+// holding x[c][oh * stride - pad + i * dilation][ow * stride - pad + j * dilation] (0 outside).
+template <class T> void im2col_rows(const ConvShape& s, const T* xg, int64_t oh0, int64_t oh1, T* col) {
+  const int64_t ld = (oh1 - oh0) * s.wo;
+  for (int64_t c = 0; c < s.cin_g(); ++c) {
+    const T* xp = xg + c * s.h * s.w;
+    for (int64_t i = 0; i < s.kh; ++i) {
+      int64_t oh_lo, oh_hi;  // output rows whose input row is inside
+      valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
+      const int64_t r0 = std::clamp(oh_lo, oh0, oh1), r1 = std::clamp(oh_hi, oh0, oh1);
+      for (int64_t j = 0; j < s.kw; ++j) {
+        const int64_t off = j * s.dilation - s.pad;
+        int64_t lo, hi;
+        valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
+        T* dst = col + ((c * s.kh + i) * s.kw + j) * ld;
+        std::fill(dst, dst + (r0 - oh0) * s.wo, T(0));
+        for (int64_t oh = r0; oh < r1; ++oh) {
+          const T* row = xp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
+          T* d = dst + (oh - oh0) * s.wo;
+          std::fill(d, d + lo, T(0));
+          if (s.stride == 1) {
+            std::copy(row + lo, row + hi, d + lo);
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = row[ow * s.stride];
           }
-          std::fill(dst + oh_hi * s.wo, dst + plane, T(0));
+          std::fill(d + hi, d + s.wo, T(0));
         }
+        std::fill(dst + (r1 - oh0) * s.wo, dst + ld, T(0));
       }
     }
   }
 }
 
-// The adjoint of im2col: gx[n0 + b][g * cin_g + c] = sum of the col entries that read it
-// (gx contiguous). Each (b, c) plane is zeroed, then accumulated in a fixed order.
-template <class T> void col2im(const ConvShape& s, const T* col, int64_t g, int64_t n0, int64_t nb, T* gx) {
-  const int64_t cg = s.cin_g(), plane = s.ho * s.wo, ld = nb * plane;
-#pragma omp parallel for collapse(2) schedule(static) if (nb * cg * plane * s.kh * s.kw > kParallelWork)
-  for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t c = 0; c < cg; ++c) {
-      T* gp = gx + ((n0 + b) * s.cin + g * cg + c) * s.h * s.w;
-      std::fill(gp, gp + s.h * s.w, T(0));
-      for (int64_t i = 0; i < s.kh; ++i) {
-        int64_t oh_lo, oh_hi;
-        valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t off = j * s.dilation - s.pad;
-          int64_t lo, hi;
-          valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
-          const T* src = col + ((c * s.kh + i) * s.kw + j) * ld + b * plane;
-          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-            T* row = gp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
-            const T* sr = src + oh * s.wo;
-            for (int64_t ow = lo; ow < hi; ++ow) row[ow * s.stride] += sr[ow];
-          }
+// The adjoint of im2col over a whole plane: gxg (the group's cin_g contiguous input planes) is
+// overwritten with the sum of the col entries that read each element, in a fixed order.
+template <class T> void col2im_plane(const ConvShape& s, const T* col, T* gxg) {
+  const int64_t ld = s.ho * s.wo;
+  std::fill(gxg, gxg + s.cin_g() * s.h * s.w, T(0));
+  for (int64_t c = 0; c < s.cin_g(); ++c) {
+    T* gp = gxg + c * s.h * s.w;
+    for (int64_t i = 0; i < s.kh; ++i) {
+      int64_t oh_lo, oh_hi;
+      valid_range(s.h, s.ho, s.stride, i * s.dilation - s.pad, &oh_lo, &oh_hi);
+      for (int64_t j = 0; j < s.kw; ++j) {
+        const int64_t off = j * s.dilation - s.pad;
+        int64_t lo, hi;
+        valid_range(s.w, s.wo, s.stride, off, &lo, &hi);
+        const T* src = col + ((c * s.kh + i) * s.kw + j) * ld;
+        for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+          T* row = gp + (oh * s.stride - s.pad + i * s.dilation) * s.w + off;
+          const T* sr = src + oh * s.wo;
+          for (int64_t ow = lo; ow < hi; ++ow) row[ow * s.stride] += sr[ow];
         }
       }
     }
   }
-}
-
-// Moves group g's output channels of samples [n0, n0 + nb) between NCHW (y: n x cout x plane)
-// and the chunk matrix m: cout_g x (nb * plane). to_matrix selects the direction.
-template <class T> void pack_rows(const ConvShape& s, int64_t g, int64_t n0, int64_t nb, const T* y, T* m) {
-  const int64_t og = s.cout_g(), plane = s.ho * s.wo, ld = nb * plane;
-#pragma omp parallel for collapse(2) schedule(static) if (nb * og * plane > kParallelWork)
-  for (int64_t b = 0; b < nb; ++b)
-    for (int64_t o = 0; o < og; ++o)
-      std::memcpy(m + o * ld + b * plane, y + ((n0 + b) * s.cout + g * og + o) * plane, sizeof(T) * plane);
-}
-template <class T> void unpack_rows(const ConvShape& s, int64_t g, int64_t n0, int64_t nb, const T* m, T* y) {
-  const int64_t og = s.cout_g(), plane = s.ho * s.wo, ld = nb * plane;
-#pragma omp parallel for collapse(2) schedule(static) if (nb * og * plane > kParallelWork)
-  for (int64_t b = 0; b < nb; ++b)
-    for (int64_t o = 0; o < og; ++o)
-      std::memcpy(y + ((n0 + b) * s.cout + g * og + o) * plane, m + o * ld + b * plane, sizeof(T) * plane);
 }
 
 // ---- depthwise (groups == cin == cout): direct loops -----------------------------------------
@@ -240,25 +208,25 @@ template <class T> void depthwise_backward_weight(const ConvShape& s, const T* x
 
 template <class T> void conv2d_forward(const ConvShape& s, const T* x, const T* w, T* y) {
   if (s.depthwise()) return depthwise_forward(s, x, w, y);
-  const int64_t kg = s.cin_g() * s.kh * s.kw, og = s.cout_g(), plane = s.ho * s.wo;
+  const int64_t kg = s.cin_g() * s.kh * s.kw, og = s.cout_g(), plane = s.ho * s.wo, cg = s.cin_g();
   const bool direct = is_direct_1x1(s);
-  const int64_t B = chunk_samples(s);
-  for (int64_t n0 = 0; n0 < s.n; n0 += B) {
-    const int64_t nb = std::min(B, s.n - n0), ld = nb * plane;
+  const int64_t rows = std::max<int64_t>(1, kBlockPixels / s.wo), nrb = (s.ho + rows - 1) / rows;
+#pragma omp parallel for collapse(3) schedule(static) if (s.n * s.cout * plane * kg > kParallelWork)
+  for (int64_t n = 0; n < s.n; ++n) {
     for (int64_t g = 0; g < s.groups; ++g) {
-      const T* col = x + n0 * s.x_batch_stride + g * kg * plane;  // direct: x's rows are the columns
-      if (!direct) {
-        T* c = scratch<T>(0, kg * ld);
-        im2col(s, x, g, n0, nb, c);
-        col = c;
-      }
-      const T* wg = w + g * og * kg;
-      if (nb == 1) {  // the chunk matrix is y's own layout
-        gemm<T>(false, false, og, ld, kg, T(1), wg, kg, col, ld, T(0), y + (n0 * s.cout + g * og) * plane, ld);
-      } else {
-        T* m = scratch<T>(1, og * ld);
-        gemm<T>(false, false, og, ld, kg, T(1), wg, kg, col, ld, T(0), m, ld);
-        unpack_rows(s, g, n0, nb, m, y);
+      for (int64_t rb = 0; rb < nrb; ++rb) {
+        const int64_t oh0 = rb * rows, oh1 = std::min(s.ho, oh0 + rows), len = (oh1 - oh0) * s.wo;
+        const T* xg = x + n * s.x_batch_stride + g * cg * s.h * s.w;
+        const T* col = xg + oh0 * s.wo;  // direct: x's rows are the columns (ld = plane)
+        int64_t ldc = plane;
+        if (!direct) {
+          T* c = scratch<T>(0, kg * len);
+          im2col_rows(s, xg, oh0, oh1, c);
+          col = c;
+          ldc = len;
+        }
+        gemm<T>(false, false, og, len, kg, T(1), w + g * og * kg, kg, col, ldc, T(0),
+                y + (n * s.cout + g * og) * plane + oh0 * s.wo, plane);
       }
     }
   }
@@ -267,43 +235,57 @@ template <class T> void conv2d_forward(const ConvShape& s, const T* x, const T* 
 template <class T>
 void conv2d_backward(const ConvShape& s, const T* x, const T* w, const T* gy, T* gx, T* gw) {
   if (!gx && !gw) return;
-  if (gw && s.n == 0) std::fill(gw, gw + s.cout * s.cin_g() * s.kh * s.kw, T(0));
+  const int64_t kg = s.cin_g() * s.kh * s.kw, og = s.cout_g(), plane = s.ho * s.wo, cg = s.cin_g();
+  if (gw && s.n == 0) std::fill(gw, gw + s.cout * kg, T(0));
   if (s.depthwise()) {
     if (gx) depthwise_backward_input(s, w, gy, gx);
     if (gw) depthwise_backward_weight(s, x, gy, gw);
     return;
   }
-  const int64_t kg = s.cin_g() * s.kh * s.kw, og = s.cout_g(), plane = s.ho * s.wo;
   const bool direct = is_direct_1x1(s);
-  const int64_t B = chunk_samples(s);
-  for (int64_t n0 = 0; n0 < s.n; n0 += B) {
-    const int64_t nb = std::min(B, s.n - n0), ld = nb * plane;
-    for (int64_t g = 0; g < s.groups; ++g) {
-      // gy's rows of this group and chunk as a cout_g x ld matrix.
-      const T* gm = gy + (n0 * s.cout + g * og) * plane;
-      if (nb > 1) {
-        T* m = scratch<T>(1, og * ld);
-        pack_rows(s, g, n0, nb, gy, m);
-        gm = m;
-      }
-      if (gw) {  // gw_g (+)= gm col^T, summed over chunks in order
-        const T* col = x + n0 * s.x_batch_stride + g * kg * plane;
-        if (!direct) {
-          T* c = scratch<T>(0, kg * ld);
-          im2col(s, x, g, n0, nb, c);
-          col = c;
-        }
-        gemm<T>(false, true, og, kg, ld, T(1), gm, ld, col, ld, n0 == 0 ? T(0) : T(1), gw + g * og * kg, kg);
-      }
-      if (gx) {  // col = w_g^T gm, folded back by col2im
-        const T* wg = w + g * og * kg;
+  const bool parallel = s.n * s.cout * plane * kg > kParallelWork;
+  if (gx) {  // per (sample, group): col = w_g^T gy_g, folded back by col2im
+#pragma omp parallel for collapse(2) schedule(static) if (parallel)
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const T* gyg = gy + (n * s.cout + g * og) * plane;
+        T* gxg = gx + (n * s.cin + g * cg) * s.h * s.w;
         if (direct) {
-          gemm<T>(true, false, kg, ld, og, T(1), wg, kg, gm, ld, T(0), gx + (n0 * s.cin + g * kg) * plane, ld);
+          gemm<T>(true, false, kg, plane, og, T(1), w + g * og * kg, kg, gyg, plane, T(0), gxg, plane);
         } else {
-          T* c = scratch<T>(0, kg * ld);
-          gemm<T>(true, false, kg, ld, og, T(1), wg, kg, gm, ld, T(0), c, ld);
-          col2im(s, c, g, n0, nb, gx);
+          T* c = scratch<T>(0, kg * plane);
+          gemm<T>(true, false, kg, plane, og, T(1), w + g * og * kg, kg, gyg, plane, T(0), c, plane);
+          col2im_plane(s, c, gxg);
         }
+      }
+    }
+  }
+  if (gw && s.n > 0) {  // gw_g = sum_n gy_g(n) col(n)^T: partial sums per fixed block of samples
+    const int64_t per = (s.n + kSampleBlocks - 1) / kSampleBlocks, nsb = (s.n + per - 1) / per;
+    std::vector<T> partial(nsb > 1 ? static_cast<size_t>(nsb * s.cout * kg) : 0);
+#pragma omp parallel for collapse(2) schedule(static) if (parallel)
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        T* out = (nsb > 1 ? partial.data() + sb * s.cout * kg : gw) + g * og * kg;
+        for (int64_t n = sb * per; n < std::min(s.n, (sb + 1) * per); ++n) {
+          const T* col = x + n * s.x_batch_stride + g * cg * s.h * s.w;  // direct: x's rows
+          if (!direct) {
+            T* c = scratch<T>(0, kg * plane);
+            im2col_rows(s, col, 0, s.ho, c);
+            col = c;
+          }
+          gemm<T>(false, true, og, kg, plane, T(1), gy + (n * s.cout + g * og) * plane, plane, col, plane,
+                  n == sb * per ? T(0) : T(1), out, kg);
+        }
+      }
+    }
+    if (nsb > 1) {
+      const int64_t m = s.cout * kg;
+#pragma omp parallel for schedule(static) if (m * nsb > kParallelWork)
+      for (int64_t i = 0; i < m; ++i) {
+        T a = partial[static_cast<size_t>(i)];
+        for (int64_t sb = 1; sb < nsb; ++sb) a += partial[static_cast<size_t>(sb * m + i)];
+        gw[i] = a;
       }
     }
   }
