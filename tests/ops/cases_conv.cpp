@@ -144,16 +144,18 @@ TEST(OpsUnit, Conv2dGradientSubsets) {
   }
 }
 
-// Shapes whose im2col matrix exceeds the CPU kernel's scratch budget run in chunks of samples
-// (here 2 + 1); the result must equal sample-by-sample convolution (float32 sums in another
-// blocking: 1e-5 norm-wise).
-TEST(OpsUnit, Conv2dChunkedBatchMatchesPerSample) {
-  const Tensor x = randn({3, 128, 40, 40}, 30), w = randn({2, 128, 3, 3}, 31);
+// The CPU kernel splits the forward pass into blocks of output rows (40 x 40 outputs: two
+// blocks) and the weight gradient into partial sums over blocks of samples (17 samples: 9
+// blocks of 2); the result must equal sample-by-sample convolution (float32 sums in another
+// order: 1e-5 norm-wise).
+TEST(OpsUnit, Conv2dBlockedWorkMatchesPerSample) {
+  const int64_t N = 17;
+  const Tensor x = randn({N, 8, 40, 40}, 30), w = randn({2, 8, 3, 3}, 31);
   const ops::Conv2dArgs a{1, 1, 1, 1};
   const ConvRun all = run_conv(x, w, a);
   std::vector<double> y, gx, gw(all.gw.size(), 0.0);
-  const Tensor r = randn({3, 2, 40, 40}, 99);
-  for (int64_t n = 0; n < 3; ++n) {
+  const Tensor r = randn({N, 2, 40, 40}, 99);
+  for (int64_t n = 0; n < N; ++n) {
     Tensor xn = ops::narrow(x, 0, n, 1).contiguous().clone(), wn = w.clone();
     xn.set_requires_grad(true);
     wn.set_requires_grad(true);
