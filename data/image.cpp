@@ -1,8 +1,42 @@
-// stb_image behind image.h. stb keeps its failure reason in a thread-local when built with
-// STBI_THREAD_LOCAL (Debian's libstb is), so decoding from many threads is safe.
+// stb_image behind image.h, compiled here rather than taken from libstb, for three reasons
+// found by fuzzing (tests/fuzz/fuzz_image.cpp): Debian's stb_image 2.27 reads Huffman tables
+// that a corrupt JPEG never defined from uninitialised heap memory (a wild read that crashes
+// depending on what malloc recycles), so every stb allocation here is zeroed; only the JPEG
+// and PNG decoders are compiled in (the other formats of 2.27 carry more known bugs and no
+// dataset needs them); and the fuzz build instruments this copy, so libFuzzer's coverage sees
+// inside the decoder. Functions are static (STB_IMAGE_STATIC), so they never clash with libstb,
+// which the tests still use for stb_image_write. The failure reason is thread-local, so
+// decoding from many threads is safe.
 #include "data/image.h"
 
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+void* zeroed_malloc(size_t n) { return std::calloc(1, n); }
+void* zeroed_realloc(void* p, size_t old_n, size_t n) {
+  void* q = std::calloc(1, n);
+  if (q && p) std::memcpy(q, p, old_n < n ? old_n : n);
+  std::free(p);
+  return q;
+}
+}  // namespace
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#define STBI_MALLOC(n) zeroed_malloc(n)
+#define STBI_REALLOC_SIZED(p, old_n, n) zeroed_realloc(p, old_n, n)
+#define STBI_FREE(p) std::free(p)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #include <stb_image.h>
+#pragma GCC diagnostic pop
 
 #include <climits>
 
