@@ -13,6 +13,12 @@
 
 #include "kernels/hd.h"
 
+#if defined(__CUDACC__)
+#define BNAS_ME_UNROLL _Pragma("unroll")
+#else
+#define BNAS_ME_UNROLL _Pragma("GCC unroll 4")
+#endif
+
 namespace bnas::kernels::mixed_edge {
 
 // Candidate order (the alpha column order of BNAS-V2.md section 2).
@@ -41,8 +47,32 @@ BNAS_HD int branch_primitive(int i) { return i < 4 ? kSep3 + i : kSkip; }
 // The 3x3 / stride s / pad 1 windows of output (ho, wo) over an H x W plane: max with the plane
 // index of the first maximum in row-major order (a NaN wins, as in PyTorch), and the mean over
 // the in-bounds elements (count_include_pad = False) with that count.
+// Windows wholly inside the plane (all but the border) take an unrolled, branch-free path with the
+// same arithmetic in the same order.
 template <class T>
 BNAS_HD void pool3_at(const T* x, int H, int W, int s, int ho, int wo, T& mx, int& arg, T& avg, int& count) {
+  const int hs = ho * s - 1, ws = wo * s - 1;
+  if (hs >= 0 && ws >= 0 && hs + 3 <= H && ws + 3 <= W) {
+    const T* r = x + hs * W + ws;
+    T best = r[0], sum = T(0);
+    int bi = 0;
+    BNAS_ME_UNROLL
+    for (int dh = 0; dh < 3; ++dh) {
+      BNAS_ME_UNROLL
+      for (int dw = 0; dw < 3; ++dw) {
+        const T v = r[dh * W + dw];
+        sum += v;
+        const bool take = v > best || (v != v && best == best);
+        best = take ? v : best;
+        bi = take ? dh * W + dw : bi;
+      }
+    }
+    count = 9;
+    mx = best;
+    arg = hs * W + ws + bi;
+    avg = sum / T(9);
+    return;
+  }
   const int h0 = me_max(ho * s - 1, 0), h1 = me_min(ho * s + 2, H);
   const int w0 = me_max(wo * s - 1, 0), w1 = me_min(wo * s + 2, W);
   T best = x[h0 * W + w0], sum = T(0);

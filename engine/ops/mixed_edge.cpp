@@ -134,7 +134,8 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
                selected.str());
     check_vector("the channel selection", selected, Cs);
     if (!selected.is_cuda()) {
-      const int32_t* s = selected.contiguous().data<int32_t>();
+      const Tensor host = selected.contiguous();
+      const int32_t* s = host.data<int32_t>();
       for (int64_t j = 0; j < Cs; ++j)
         BNAS_CHECK(s[j] >= 0 && s[j] < C && (j == 0 || s[j] > s[j - 1]), "mixed_edge: the channel selection must hold ",
                    Cs, " distinct channels of [0, ", C, ") in increasing order");
