@@ -37,6 +37,7 @@ ImageAugment ImageAugment::imagenet_train() {
   a.random_resized_crop = true;
   a.flip = true;
   a.brightness = a.contrast = a.saturation = 0.4f;
+  a.hue = 0.2f;
   return a;
 }
 ImageAugment ImageAugment::imagenet_test() { return ImageAugment{}; }
@@ -83,6 +84,7 @@ kernels::ResampleJitter resample_params(const ImageAugment& a, const RandomRange
                  a.ratio_min <= a.ratio_max,
              "random-resized-crop needs 0 < scale_min <= scale_max <= 1 and 0 < ratio_min <= ratio_max.");
   BNAS_CHECK(a.brightness >= 0 && a.contrast >= 0 && a.saturation >= 0, "colour jitter strengths must be >= 0.");
+  BNAS_CHECK(a.hue >= 0 && a.hue <= 0.5f, "hue jitter must be in [0, 0.5], got ", a.hue, ".");
   kernels::ResampleJitter p;
   p.size = a.size;
   p.random_resized_crop = a.random_resized_crop;
@@ -95,6 +97,7 @@ kernels::ResampleJitter resample_params(const ImageAugment& a, const RandomRange
   p.brightness = a.brightness;
   p.contrast = a.contrast;
   p.saturation = a.saturation;
+  p.hue = a.hue;
   for (int i = 0; i < 3; ++i) {
     BNAS_CHECK(a.std[i] > 0, "normalisation std ", a.std[i], " of channel ", i, " is not positive.");
     p.mean[i] = a.mean[i];

@@ -3,10 +3,8 @@
 // CropAugment configures the device-resident pipeline (kernels::CropFlipCutout): the DARTS
 // CIFAR recipe is {pad 4, random crop 32, flip, cutout 16, CIFAR mean/std}; testing uses no
 // randomness and only normalises. ImageAugment configures the decode pipeline
-// (kernels::ResampleJitter): random-resized-crop 224 + flip + jitter 0.4/0.4/0.4 for training,
-// resize 256 + center crop 224 for testing. Hue jitter (0.2 in the DARTS ImageNet script) is not
-// implemented: it needs an RGB->HSV round trip per pixel and BNAS-v2's reported results do not
-// depend on it; ImageAugment has no hue field so nobody believes it is applied.
+// (kernels::ResampleJitter): random-resized-crop 224 + flip + ColorJitter(0.4, 0.4, 0.4, 0.2)
+// for training (the DARTS ImageNet script), resize 256 + center crop 224 for testing.
 //
 // Randomness: a batch that starts at sample `position` of epoch `epoch` draws from the
 // RngStream::Augment stream of the seed at Philox block (epoch << 40) + position * lanes / 4,
@@ -46,7 +44,8 @@ struct ImageAugment {
   int resize = 256;  // test: shorter side before the center crop
   float scale_min = 0.08f, scale_max = 1.0f, ratio_min = 3.0f / 4.0f, ratio_max = 4.0f / 3.0f;
   bool flip = false;
-  float brightness = 0, contrast = 0, saturation = 0;
+  float brightness = 0, contrast = 0, saturation = 0;  // factor ranges [1 - s, 1 + s]
+  float hue = 0;                                       // shift range [-hue, hue], hue <= 0.5
   float mean[3] = {0.485f, 0.456f, 0.406f};
   float std[3] = {0.229f, 0.224f, 0.225f};
 

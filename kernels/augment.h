@@ -12,9 +12,10 @@
 //  * ResampleJitter, for decoded images of any size (ImageNet): uint8 source [H, W, 3] (stb's
 //    interleaved RGB) -> float [3, S, S] by bilinear sampling of a box of the source
 //    (random-resized-crop for training, resize-shorter-side + center crop for testing), random
-//    flip, colour jitter (brightness, contrast, saturation in that fixed order; hue is not
-//    implemented) and normalisation. Contrast needs the image's mean grey level, a reduction,
-//    so this transform runs as a per-image loop on the CPU decode threads (two passes).
+//    flip, colour jitter as torchvision's ColorJitter on float tensors (brightness, contrast,
+//    saturation and hue, in a random order drawn per image) and normalisation. Contrast needs
+//    the image's mean grey level, a reduction, so this transform runs as a per-image loop of a
+//    few passes on the CPU decode threads.
 //
 // Bit-exactness across backends: the crop/flip/cutout/normalise path uses only exact integer
 // index math, an int->float conversion and correctly rounded division and subtraction, which
@@ -98,7 +99,7 @@ BNAS_HD float crop_flip_cutout_at(const CropFlipCutout& p, const CropDraw& d, co
 
 struct ResampleJitter {
   // Philox values per image: 40 for random-resized-crop (10 attempts x scale, ratio, y, x),
-  // then flip, brightness, contrast, saturation.
+  // then flip, brightness, contrast, saturation, hue, and 3 for the order of the four.
   static constexpr int kLanes = 48;
   int size = 224;            // output S x S
   bool random_resized_crop = false;  // false: resize shorter side to `resize`, center crop S
@@ -106,7 +107,8 @@ struct ResampleJitter {
   float scale_min = 0.08f, scale_max = 1.0f;
   float ratio_min = 3.0f / 4.0f, ratio_max = 4.0f / 3.0f;
   bool flip = false;
-  float brightness = 0, contrast = 0, saturation = 0;  // jitter strengths (0: off)
+  float brightness = 0, contrast = 0, saturation = 0;  // factors uniform in [1 - s, 1 + s] (0: off)
+  float hue = 0;                                       // shift uniform in [-hue, hue] (<= 0.5)
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
   uint64_t seed = 0, stream = 0, offset = 0;
@@ -118,10 +120,14 @@ struct SampleBox {
   float y0, x0, sy, sx;
 };
 
+enum JitterOp { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3 };
+
 struct ResampleDraw {
   SampleBox box;
   bool flip;
   float brightness, contrast, saturation;  // factors (1: identity)
+  float hue;                               // shift in turns (0: identity)
+  int order[4];                            // JitterOps in the order they apply
 };
 
 BNAS_HD int round_half_even(double v) { return static_cast<int>(nearbyint(v)); }  // Python round()
@@ -186,6 +192,14 @@ BNAS_HD ResampleDraw draw_resample_jitter(const ResampleJitter& p, int64_t k, in
   d.brightness = factor(41, p.brightness);
   d.contrast = factor(42, p.contrast);
   d.saturation = factor(43, p.saturation);
+  d.hue = p.hue > 0 ? -p.hue + 2.0f * p.hue * rng::uniform_at(p.seed, p.stream, p.offset, base + 44) : 0.0f;
+  for (int i = 0; i < 4; ++i) d.order[i] = i;
+  for (int i = 3; i > 0; --i) {  // Fisher-Yates, like torch.randperm(4)
+    const int j = static_cast<int>(rng::below_at(p.seed, p.stream, p.offset, base + 48 - i, static_cast<uint32_t>(i + 1)));
+    const int t = d.order[i];
+    d.order[i] = d.order[j];
+    d.order[j] = t;
+  }
   return d;
 }
 
@@ -210,6 +224,28 @@ BNAS_HD float clamp01(float v) { return v < 0 ? 0.0f : (v > 1 ? 1.0f : v); }
 BNAS_HD float grey(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
 // torchvision's _blend: clamp(f * a + (1 - f) * b, 0, 1).
 BNAS_HD float blend(float a, float b, float f) { return clamp01(f * a + (1.0f - f) * b); }
+
+// torchvision's adjust_hue on a float pixel in [0, 1]: RGB -> HSV (its _rgb2hsv), hue + shift
+// modulo 1, HSV -> RGB (its _hsv2rgb).
+BNAS_HD void shift_hue(float* rgb, float shift) {
+  const float r = rgb[0], g = rgb[1], b = rgb[2];
+  const float maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
+  const float minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+  const bool flat = maxc == minc;
+  const float cr = maxc - minc;
+  const float s = cr / (flat ? 1.0f : maxc);
+  const float div = flat ? 1.0f : cr;
+  const float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
+  float hh = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
+  hh = fmodf(hh / 6.0f + 1.0f, 1.0f);
+  hh = fmodf(hh + shift + 1.0f, 1.0f);
+  const float v = maxc;
+  const float i = floorf(hh * 6.0f), f = hh * 6.0f - i;
+  const int sector = static_cast<int>(i) % 6;
+  const float pp = clamp01(v * (1.0f - s)), q = clamp01(v * (1.0f - s * f)), t = clamp01(v * (1.0f - s * (1.0f - f)));
+  const float out[6][3] = {{v, t, pp}, {q, v, pp}, {pp, v, t}, {pp, q, v}, {t, pp, v}, {v, pp, q}};
+  for (int c = 0; c < 3; ++c) rgb[c] = out[sector][c];
+}
 
 }  // namespace bnas::kernels
 

@@ -1,8 +1,8 @@
 // CPU loops over the shared augmentation math in kernels/augment.h. augment_batch is the CPU
 // backend of the device-resident pipeline and the reference for kernels/cuda/augment.cu (draws
 // once per image, then the same per-element function the CUDA threads call). resample_jitter
-// is the per-image transform of the decode pool (two passes: resample + brightness with the
-// running grey sum, then contrast + saturation + normalise).
+// is the per-image transform of the decode pool: resample into [0, 1], one pass per jitter op
+// in the image's drawn order (contrast first measures the mean grey), then normalise.
 #include "kernels/augment.h"
 
 namespace bnas::kernels::cpu {
@@ -28,25 +28,40 @@ void resample_jitter(const uint8_t* src, int h, int w, const ResampleJitter& p, 
   const ResampleDraw d = draw_resample_jitter(p, k, h, w);
   const int s = p.size;
   const int64_t plane = static_cast<int64_t>(s) * s;
-  double grey_sum = 0;
-  for (int y = 0; y < s; ++y) {
-    for (int x = 0; x < s; ++x) {
-      const int xs = d.flip ? s - 1 - x : x;
-      float rgb[3];
+  float* r = out;
+  float* g = out + plane;
+  float* b = out + 2 * plane;
+  for (int y = 0; y < s; ++y)
+    for (int x = 0; x < s; ++x)
       for (int ch = 0; ch < 3; ++ch)
-        rgb[ch] = clamp01(bilinear_hwc(src, h, w, 3, ch, d.box, y, xs) / 255.0f * d.brightness);
-      for (int ch = 0; ch < 3; ++ch) out[ch * plane + y * s + x] = rgb[ch];
-      grey_sum += grey(rgb[0], rgb[1], rgb[2]);
+        out[ch * plane + y * s + x] = bilinear_hwc(src, h, w, 3, ch, d.box, y, d.flip ? s - 1 - x : x) / 255.0f;
+  for (const int op : d.order) {
+    if (op == kBrightness && d.brightness != 1.0f) {
+      for (int64_t i = 0; i < 3 * plane; ++i) out[i] = blend(out[i], 0.0f, d.brightness);
+    } else if (op == kContrast && d.contrast != 1.0f) {
+      double sum = 0;
+      for (int64_t i = 0; i < plane; ++i) sum += grey(r[i], g[i], b[i]);
+      const auto mean = static_cast<float>(sum / plane);
+      for (int64_t i = 0; i < 3 * plane; ++i) out[i] = blend(out[i], mean, d.contrast);
+    } else if (op == kSaturation && d.saturation != 1.0f) {
+      for (int64_t i = 0; i < plane; ++i) {
+        const float gr = grey(r[i], g[i], b[i]);
+        r[i] = blend(r[i], gr, d.saturation);
+        g[i] = blend(g[i], gr, d.saturation);
+        b[i] = blend(b[i], gr, d.saturation);
+      }
+    } else if (op == kHue && d.hue != 0.0f) {
+      for (int64_t i = 0; i < plane; ++i) {
+        float px[3] = {r[i], g[i], b[i]};
+        shift_hue(px, d.hue);
+        r[i] = px[0];
+        g[i] = px[1];
+        b[i] = px[2];
+      }
     }
   }
-  const float grey_mean = static_cast<float>(grey_sum / plane);
-  for (int64_t i = 0; i < plane; ++i) {
-    float rgb[3];
-    for (int ch = 0; ch < 3; ++ch) rgb[ch] = blend(out[ch * plane + i], grey_mean, d.contrast);
-    const float g = grey(rgb[0], rgb[1], rgb[2]);
-    for (int ch = 0; ch < 3; ++ch)
-      out[ch * plane + i] = (blend(rgb[ch], g, d.saturation) - p.mean[ch]) / p.std[ch];
-  }
+  for (int ch = 0; ch < 3; ++ch)
+    for (int64_t i = 0; i < plane; ++i) out[ch * plane + i] = (out[ch * plane + i] - p.mean[ch]) / p.std[ch];
 }
 
 }  // namespace bnas::kernels::cpu

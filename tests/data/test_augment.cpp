@@ -3,6 +3,7 @@
 // and determinism by seed (including invariance to how a run is split into batches).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -243,6 +244,41 @@ TEST(ResampleJitter, SaturationZeroGivesGreyAndSeedFixesEverything) {
     ASSERT_GE(v, 0.0f);
     ASSERT_LE(v, 1.0f);
   }
+}
+
+TEST(ResampleJitter, HueShiftMatchesHsvArithmetic) {
+  float red[3] = {1.0f, 0.0f, 0.0f};
+  kernels::shift_hue(red, 1.0f / 3.0f);  // red -> green
+  EXPECT_NEAR(red[0], 0.0f, 1e-6f);
+  EXPECT_NEAR(red[1], 1.0f, 1e-6f);
+  EXPECT_NEAR(red[2], 0.0f, 1e-6f);
+  float grey[3] = {0.4f, 0.4f, 0.4f};  // no hue: unchanged
+  kernels::shift_hue(grey, 0.2f);
+  EXPECT_FLOAT_EQ(grey[1], 0.4f);
+  for (int i = 0; i < 200; ++i) {  // shift 0 is the identity, and a full turn comes back
+    float px[3] = {(i % 7) / 6.0f, (i % 5) / 4.0f, (i % 11) / 10.0f}, back[3] = {px[0], px[1], px[2]};
+    kernels::shift_hue(back, 0.0f);
+    for (int c = 0; c < 3; ++c) ASSERT_NEAR(back[c], px[c], 1e-5f);
+    kernels::shift_hue(back, 0.25f);
+    kernels::shift_hue(back, -0.25f);
+    for (int c = 0; c < 3; ++c) ASSERT_NEAR(back[c], px[c], 1e-5f);
+  }
+}
+
+TEST(ResampleJitter, JitterOrderIsARandomPermutation) {
+  const kernels::ResampleJitter p = rrc_params(2);
+  std::set<std::vector<int>> orders;
+  for (int k = 0; k < 500; ++k) {
+    const kernels::ResampleDraw d = kernels::draw_resample_jitter(p, k, 100, 100);
+    std::vector<int> o(d.order, d.order + 4);
+    std::vector<int> sorted = o;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(sorted, (std::vector<int>{0, 1, 2, 3}));
+    ASSERT_GE(d.hue, -0.2f);
+    ASSERT_LE(d.hue, 0.2f);
+    orders.insert(o);
+  }
+  EXPECT_EQ(orders.size(), 24u);
 }
 
 }  // namespace
