@@ -47,6 +47,12 @@ BNAS_HD int branch_primitive(int i) { return i < 4 ? kSep3 + i : kSkip; }
 // The 3x3 / stride s / pad 1 windows of output (ho, wo) over an H x W plane: max with the plane
 // index of the first maximum in row-major order (a NaN wins, as in PyTorch), and the mean over
 // the in-bounds elements (count_include_pad = False) with that count.
+// One step of a running arg-max: strictly greater wins (the first maximum), a NaN wins.
+template <class T> BNAS_HD void max_step(T v, int i, T& best, int& bi) {
+  const bool take = v > best || (v != v && best == best);
+  best = take ? v : best;
+  bi = take ? i : bi;
+}
 // Windows wholly inside the plane (all but the border) take an unrolled, branch-free path with the
 // same arithmetic in the same order.
 template <class T>
@@ -62,9 +68,7 @@ BNAS_HD void pool3_at(const T* x, int H, int W, int s, int ho, int wo, T& mx, in
       for (int dw = 0; dw < 3; ++dw) {
         const T v = r[dh * W + dw];
         sum += v;
-        const bool take = v > best || (v != v && best == best);
-        best = take ? v : best;
-        bi = take ? dh * W + dw : bi;
+        max_step(v, dh * W + dw, best, bi);
       }
     }
     count = 9;
@@ -108,16 +112,11 @@ BNAS_HD void pool3_covering(int i, int s, int out, int& o0, int& o1) {
 // 2x2 / stride 2 max of the bypass (plane index of the first maximum).
 template <class T> BNAS_HD T max2x2_at(const T* x, int W, int ho, int wo, int& arg) {
   const int base = 2 * ho * W + 2 * wo;
-  const int idx[4] = {base, base + 1, base + W, base + W + 1};
   T best = x[base];
   int bi = base;
-  for (int q = 1; q < 4; ++q) {
-    const T v = x[idx[q]];
-    if (v > best || (v != v && best == best)) {
-      best = v;
-      bi = idx[q];
-    }
-  }
+  max_step(x[base + 1], base + 1, best, bi);
+  max_step(x[base + W], base + W, best, bi);
+  max_step(x[base + W + 1], base + W + 1, best, bi);
   arg = bi;
   return best;
 }
