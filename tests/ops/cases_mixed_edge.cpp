@@ -1,4 +1,4 @@
-// Op cases: the fused mixed edge (engine/mixed_edge.h). Inputs: x, weights [8], edge weight [1]
+// Op cases: the fused mixed edge and select_channels (engine/mixed_edge.h). Inputs: x, weights [8], edge weight [1]
 // (absent in the "noew" cases), then the branch outputs. The selection and the running
 // statistics are constants built inside the case (fresh each call, so every evaluation of the
 // gradient check sees the same state). Mirrored by tests/reference/op_cases/mixed_edge.py, which
@@ -65,6 +65,9 @@ std::vector<OpCase> cases() {
   };
   std::vector<OpCase> out;
   for (const EdgeCase& ec : ecs) out.push_back(make_case(ec));
+  out.push_back({"select_channels_random", {normal({2, 6, 3, 4})}, [](const V& x) {
+                   return ops::select_channels(x[0], Tensor::from_ints({4, 1, 5}, {3}, x[0].device()));
+                 }});
   return out;
 }
 

@@ -59,4 +59,5 @@ CASES = [
     case("mixed_edge_k1_s1_train_noew", 3, 5, 1, 1, True, [], False),
     case("mixed_edge_k1_s2_train", 3, 5, 1, 2, True, []),
     case("mixed_edge_k1_s2_eval_noew", 3, 5, 1, 2, False, [], False),
+    {"name": "select_channels_random", "inputs": [{"shape": [2, 6, 3, 4]}], "fn": lambda x: x[0][:, [4, 1, 5]]},
 ]
