@@ -203,20 +203,25 @@ BNAS_HD ResampleDraw draw_resample_jitter(const ResampleJitter& p, int64_t k, in
   return d;
 }
 
-// Bilinear sample of channel ch of an interleaved uint8 [H, W, C] image at output (oy, ox),
-// edges clamped; returns a value in [0, 255].
-BNAS_HD float bilinear_hwc(const uint8_t* src, int h, int w, int c, int ch, const SampleBox& b,
-                           int oy, int ox) {
-  float fy = b.y0 + (oy + 0.5f) * b.sy - 0.5f, fx = b.x0 + (ox + 0.5f) * b.sx - 0.5f;
-  fy = fy < 0 ? 0 : (fy > h - 1 ? h - 1 : fy);
-  fx = fx < 0 ? 0 : (fx > w - 1 ? w - 1 : fx);
-  const int y0 = static_cast<int>(fy), x0 = static_cast<int>(fx);
-  const int y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
-  const float ty = fy - y0, tx = fx - x0;
+// Bilinear sampling, split per axis so that loops can precompute the taps of a row and of a
+// column: output index o of an axis with origin o0 and step `scale` over n source pixels reads
+// source pixels i0 and i1 with weight t on i1 (coordinate clamped to the edges).
+struct Tap {
+  int i0, i1;
+  float t;
+};
+BNAS_HD Tap bilinear_tap(float o0, float scale, int o, int n) {
+  float f = o0 + (o + 0.5f) * scale - 0.5f;
+  f = f < 0 ? 0 : (f > n - 1 ? n - 1 : f);
+  const int i0 = static_cast<int>(f);
+  return {i0, i0 + 1 < n ? i0 + 1 : i0, f - i0};
+}
+// Channel ch of an interleaved uint8 [H, W, C] image at taps (ty, tx); a value in [0, 255].
+BNAS_HD float bilinear_hwc(const uint8_t* src, int w, int c, int ch, const Tap& ty, const Tap& tx) {
   auto at = [&](int y, int x) { return static_cast<float>(src[(static_cast<int64_t>(y) * w + x) * c + ch]); };
-  const float top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * tx;
-  const float bot = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * tx;
-  return top + (bot - top) * ty;
+  const float top = at(ty.i0, tx.i0) + (at(ty.i0, tx.i1) - at(ty.i0, tx.i0)) * tx.t;
+  const float bot = at(ty.i1, tx.i0) + (at(ty.i1, tx.i1) - at(ty.i1, tx.i0)) * tx.t;
+  return top + (bot - top) * ty.t;
 }
 
 BNAS_HD float clamp01(float v) { return v < 0 ? 0.0f : (v > 1 ? 1.0f : v); }
@@ -226,25 +231,30 @@ BNAS_HD float grey(float r, float g, float b) { return 0.299f * r + 0.587f * g +
 BNAS_HD float blend(float a, float b, float f) { return clamp01(f * a + (1.0f - f) * b); }
 
 // torchvision's adjust_hue on a float pixel in [0, 1]: RGB -> HSV (its _rgb2hsv), hue + shift
-// modulo 1, HSV -> RGB (its _hsv2rgb).
+// modulo 1, HSV -> RGB (its _hsv2rgb). Same formulas up to float rounding: the hue uses one
+// division ((g - b) / (max - min) rather than (max - b) / cr - (max - g) / cr), and x mod 1 is
+// x - trunc(x) (exact for x >= 0, like fmod).
 BNAS_HD void shift_hue(float* rgb, float shift) {
   const float r = rgb[0], g = rgb[1], b = rgb[2];
   const float maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
   const float minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
-  const bool flat = maxc == minc;
   const float cr = maxc - minc;
-  const float s = cr / (flat ? 1.0f : maxc);
-  const float div = flat ? 1.0f : cr;
-  const float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
-  float hh = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
-  hh = fmodf(hh / 6.0f + 1.0f, 1.0f);
-  hh = fmodf(hh + shift + 1.0f, 1.0f);
+  if (cr == 0.0f) return;  // grey: no hue, unchanged by any shift
+  const float s = cr / maxc;
+  float hh = maxc == r ? (g - b) / cr : (maxc == g ? 2.0f + (b - r) / cr : 4.0f + (r - g) / cr);
+  hh = hh / 6.0f + 1.0f + shift + 1.0f;  // > 0 for |shift| <= 0.5 and hh >= -1
+  hh -= static_cast<float>(static_cast<int>(hh));
   const float v = maxc;
-  const float i = floorf(hh * 6.0f), f = hh * 6.0f - i;
-  const int sector = static_cast<int>(i) % 6;
+  const int i = static_cast<int>(hh * 6.0f);
+  const float f = hh * 6.0f - static_cast<float>(i);
+  const int sector = i % 6;
   const float pp = clamp01(v * (1.0f - s)), q = clamp01(v * (1.0f - s * f)), t = clamp01(v * (1.0f - s * (1.0f - f)));
-  const float out[6][3] = {{v, t, pp}, {q, v, pp}, {pp, v, t}, {pp, q, v}, {t, pp, v}, {v, pp, q}};
-  for (int c = 0; c < 3; ++c) rgb[c] = out[sector][c];
+  const float x0 = sector == 0 || sector == 5 ? v : (sector == 1 ? q : (sector == 4 ? t : pp));
+  const float x1 = sector == 1 || sector == 2 ? v : (sector == 0 ? t : (sector == 3 ? q : pp));
+  const float x2 = sector == 3 || sector == 4 ? v : (sector == 2 ? t : (sector == 5 ? q : pp));
+  rgb[0] = x0;
+  rgb[1] = x1;
+  rgb[2] = x2;
 }
 
 }  // namespace bnas::kernels

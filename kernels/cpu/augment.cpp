@@ -3,6 +3,8 @@
 // once per image, then the same per-element function the CUDA threads call). resample_jitter
 // is the per-image transform of the decode pool: resample into [0, 1], one pass per jitter op
 // in the image's drawn order (contrast first measures the mean grey), then normalise.
+#include <vector>
+
 #include "kernels/augment.h"
 
 namespace bnas::kernels::cpu {
@@ -31,10 +33,13 @@ void resample_jitter(const uint8_t* src, int h, int w, const ResampleJitter& p, 
   float* r = out;
   float* g = out + plane;
   float* b = out + 2 * plane;
-  for (int y = 0; y < s; ++y)
-    for (int x = 0; x < s; ++x)
-      for (int ch = 0; ch < 3; ++ch)
-        out[ch * plane + y * s + x] = bilinear_hwc(src, h, w, 3, ch, d.box, y, d.flip ? s - 1 - x : x) / 255.0f;
+  std::vector<Tap> xt(static_cast<size_t>(s));
+  for (int x = 0; x < s; ++x) xt[x] = bilinear_tap(d.box.x0, d.box.sx, d.flip ? s - 1 - x : x, w);
+  for (int y = 0; y < s; ++y) {
+    const Tap ty = bilinear_tap(d.box.y0, d.box.sy, y, h);
+    for (int ch = 0; ch < 3; ++ch)
+      for (int x = 0; x < s; ++x) out[ch * plane + y * s + x] = bilinear_hwc(src, w, 3, ch, ty, xt[x]) / 255.0f;
+  }
   for (const int op : d.order) {
     if (op == kBrightness && d.brightness != 1.0f) {
       for (int64_t i = 0; i < 3 * plane; ++i) out[i] = blend(out[i], 0.0f, d.brightness);
