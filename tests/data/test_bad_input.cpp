@@ -143,16 +143,37 @@ TEST(BadInput, EmptyClassFolderAndEmptyRoot) {
   expect_error([&] { scan_image_folder(dir / "file"); }, {"file", "not a folder"});
 }
 
+// Root ignores permissions, so as root the checks run with the effective ids of `nobody`
+// (seteuid keeps the real id, so the test can switch back).
+class AsNobody {
+ public:
+  AsNobody() : active_(::geteuid() == 0) {
+    if (active_) {
+      EXPECT_TRUE(::setegid(65534) == 0 && ::seteuid(65534) == 0);
+    }
+  }
+  ~AsNobody() {
+    if (active_) {
+      EXPECT_TRUE(::seteuid(0) == 0 && ::setegid(0) == 0);
+    }
+  }
+
+ private:
+  bool active_;
+};
+
 TEST(BadInput, UnreadableFolderAndFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "permissions do not apply to root";
   TempDir dir;
   write_image_folder(dir / "train", {2, 2});
-  fs::permissions(dir / "train/class_1", fs::perms::none);
-  expect_error([&] { scan_image_folder(dir / "train"); }, {"class_1", "cannot read folder"});
-  fs::permissions(dir / "train/class_1", fs::perms::owner_all);
   write_bytes(dir / "test_batch.bin", cifar_records(1, 1, 10));
+  fs::permissions(dir / "train/class_1", fs::perms::none);
   fs::permissions(dir / "test_batch.bin", fs::perms::none);
-  expect_error([&] { read_cifar10(dir.str(), Split::Test); }, {"test_batch.bin", "cannot open"});
+  {
+    AsNobody nobody;
+    expect_error([&] { scan_image_folder(dir / "train"); }, {"class_1", "cannot read folder"});
+    expect_error([&] { read_cifar10(dir.str(), Split::Test); }, {"test_batch.bin", "cannot open"});
+  }
+  fs::permissions(dir / "train/class_1", fs::perms::owner_all);
 }
 
 TEST(BadInput, PackIndexAndShards) {
