@@ -208,7 +208,12 @@ int usage(const char* msg) {
   return 2;
 }
 
-void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first) {
+struct Totals {  // one search step's mixed edges of one (device, k, selection): sum of count x time
+  double f_fwd = 0, u_fwd = 0, f_all = 0, u_all = 0;
+  int edges = 0;
+};
+
+void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first, Totals& tot) {
   const Problem pb(s, batch, k, random, d);
   const std::vector<Tensor> leaves = pb.leaves();
   Tensor probe;
@@ -221,6 +226,11 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
   const double u_fwd = time_it([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
   const double f_all = time_it([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
   const double u_all = time_it([&] { grad(pb.unfused(), leaves, seed); }, d, o.min_time);
+  tot.f_fwd += s.count * f_fwd;
+  tot.u_fwd += s.count * u_fwd;
+  tot.f_all += s.count * f_all;
+  tot.u_all += s.count * u_all;
+  tot.edges += s.count;
   const Problem::Traffic ft = pb.fused_traffic(), ut = pb.unfused_traffic();
   const double mb = 4.0 / 1e6;
   const double f_gbps = (ft.fwd + ft.bwd) * 4.0 / f_all / 1e9;
@@ -298,14 +308,32 @@ int main(int argc, char** argv) {
     if (o.json) std::printf("[");
     for (const Device& d : devices) {
       const int64_t batch = o.batch > 0 ? o.batch : (d.is_cuda() ? 256 : 16);
-      for (const EdgeShape& s : kEdges)
-        for (int k : {4, 1})
-          for (bool random : {false, true}) {
-            if (k == 1 && random) continue;
+      for (int k : {4, 1})
+        for (bool random : {false, true}) {
+          if (k == 1 && random) continue;
+          Totals tot;
+          for (const EdgeShape& s : kEdges) {
             const std::string tag = std::string(s.name) + " k" + std::to_string(k) + (random ? " random" : " fixed");
             if (!o.filter.empty() && tag.find(o.filter) == std::string::npos) continue;
-            run(s, k, random, d, batch, o, first);
+            run(s, k, random, d, batch, o, first, tot);
           }
+          if (tot.edges == 0) continue;
+          // The whole network's mixed edges (each shape times its number of edges).
+          if (o.json)
+            std::printf(",\n  {\"edge\": \"network_total\", \"k\": %d, \"selection\": \"%s\", \"edges_in_network\": %d, "
+                        "\"device\": \"%s\", \"batch\": %lld, \"fused_fwd_ms\": %.4f, \"unfused_fwd_ms\": %.4f, "
+                        "\"fused_fwd_bwd_ms\": %.4f, \"unfused_fwd_bwd_ms\": %.4f, \"speedup_fwd\": %.2f, "
+                        "\"speedup_fwd_bwd\": %.2f}",
+                        k, random ? "random" : "fixed", tot.edges, d.str().c_str(), (long long)batch, tot.f_fwd * 1e3,
+                        tot.u_fwd * 1e3, tot.f_all * 1e3, tot.u_all * 1e3, tot.u_fwd / tot.f_fwd, tot.u_all / tot.f_all);
+          else
+            std::printf("bench=mixedop edge=network_total k=%d selection=%s edges_in_network=%d device=%s batch=%lld "
+                        "fused_fwd_ms=%.4f unfused_fwd_ms=%.4f fused_fwd_bwd_ms=%.4f unfused_fwd_bwd_ms=%.4f "
+                        "speedup_fwd=%.2f speedup_fwd_bwd=%.2f\n",
+                        k, random ? "random" : "fixed", tot.edges, d.str().c_str(), (long long)batch, tot.f_fwd * 1e3,
+                        tot.u_fwd * 1e3, tot.f_all * 1e3, tot.u_all * 1e3, tot.u_fwd / tot.f_fwd, tot.u_all / tot.f_all);
+          std::fflush(stdout);
+        }
     }
     if (o.json) std::printf("\n]\n");
     for (const Device& d : devices)
