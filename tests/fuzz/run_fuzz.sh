@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets in a separate clang build (CPU only, ASan) and runs each for a
 # bounded time, printing executions and crashes per target. Exits non-zero on any crash.
 #   tests/fuzz/run_fuzz.sh [seconds per target, default 30]
+# Crashing inputs are copied to <build>/fuzz-crashes (the run folder is recreated each time).
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_JOBS (build parallelism, default nproc).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,12 +14,13 @@ targets=(cifar idx pack_index image)
 # clang's own OpenMP runtime (libomp-dev) may be absent: use GCC's libgomp, which clang drives
 # with -fopenmp=libgomp (the code uses only pragmas, no omp.h).
 gomp=$(g++ -print-file-name=libgomp.so)
+mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBNAS_WITH_CUDA=OFF -DBNAS_BUILD_BENCH=OFF -DBNAS_BUILD_FUZZ=ON \
   -DOpenMP_CXX_FLAGS=-fopenmp=libgomp -DOpenMP_CXX_LIB_NAMES=gomp -DOpenMP_gomp_LIBRARY="$gomp" \
-  > "$build.configure.log" 2>&1 || { tail -30 "$build.configure.log"; exit 1; }
-cmake --build "$build" -j "$jobs" --target fuzz_seeds "${targets[@]/#/fuzz_}" > "$build.build.log" 2>&1 \
-  || { tail -40 "$build.build.log"; exit 1; }
+  > "$build/fuzz-configure.log" 2>&1 || { tail -30 "$build/fuzz-configure.log"; exit 1; }
+cmake --build "$build" -j "$jobs" --target fuzz_seeds "${targets[@]/#/fuzz_}" > "$build/fuzz-build.log" 2>&1 \
+  || { tail -40 "$build/fuzz-build.log"; exit 1; }
 
 work="$build/fuzz-runs"
 rm -rf "$work"
@@ -38,6 +40,8 @@ for t in "${targets[@]}"; do
   printf '%-12s %12s %10s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "$crashes"
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
     status=1
+    mkdir -p "$build/fuzz-crashes" && cp "$work/crashes_$t"/* "$build/fuzz-crashes/" 2>/dev/null
+    echo "  inputs kept in $build/fuzz-crashes; reproduce with $build/tests/fuzz/fuzz_$t <file>"
     grep -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | head -20
   fi
 done
