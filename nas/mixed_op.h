@@ -1,0 +1,46 @@
+// MixedOp: one edge of a search cell (BNAS-V2.md section 3), full channels (k = 1: BNAS-D,
+// BNAS-v2-CLR) or partial channels (k > 1: BNAS-v2-PC), on the fused op ops::mixed_edge.
+//
+// The parametric candidates (sep/dil convs, and skip's FactorizedReduce on stride-2 edges) run
+// as ordinary modules on the selected C/k channels (a narrow view for the fixed selection,
+// ops::select_channels for a random one); the fused op does the rest (pools and their
+// BatchNorms, weighted sum, bypass, channel shuffle, edge weight). Module names are the
+// authors': `_ops.<primitive>` in column order; a pool's non-affine BN is `_ops.1.1` / `_ops.2.1`
+// (nn.Sequential(pool, BatchNorm2d)); the fused op reads and updates those running tensors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nas/module.h"
+#include "nas/operations.h"
+
+namespace bnas::nas {
+
+// Which C/k input channels of a partial-channel edge go through the candidates.
+enum class ChannelSelection {
+  kFixed,   // the first C/k (the authors' code; the channel shuffle mixes the rest in)
+  kRandom,  // a fresh sorted random subset per edge and forward (PC-DARTS' sampling)
+};
+
+class MixedOp : public Module {
+ public:
+  // channels: the edge's input (and output) channel count C; k divides C.
+  MixedOp(int channels, int stride, int k, const ParamOptions& o);
+
+  // x: N x C x H x W. weights: [8] = softmax of the edge's alpha row. edge_weight: [1] (the
+  // edge-normalisation weight) or undefined. selected: sorted distinct channel indices (C/k of
+  // them) or empty for the first C/k. Returns N x C x H/s x W/s.
+  Tensor forward(const Tensor& x, const Tensor& weights, const Tensor& edge_weight, bool training,
+                 const std::vector<int32_t>& selected = {});
+
+  const int channels, stride, k;
+  std::vector<std::unique_ptr<Op>> ops;  // _ops.0 .. _ops.7, in primitive order
+
+ private:
+  Pool3x3* max_pool_ = nullptr;
+  Pool3x3* avg_pool_ = nullptr;
+};
+
+}  // namespace bnas::nas
