@@ -2,7 +2,9 @@
 // the gradients of every weight, alpha and beta, and the updated BN running statistics of the PC
 // supernet (K = 4, edge normalisation) and the full-channel supernet (K = 1), against the PyTorch
 // model of tests/reference/bnas_torch.py (fixtures: tests/reference/make_network_fixtures.py).
-// Both sides compute in float64 from the same (float32-representable) weights and input.
+// Also the evaluation network of BNASv2_PC_cifar_v1 (C = 2, layers 6, en_layers 2, training mode,
+// no drop-path). Both sides compute in float64 from the same (float32-representable) weights and
+// input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include "engine/checkpoint.h"
 #include "engine/ops.h"
 #include "nas/broad_network.h"
+#include "nas/eval_network.h"
 
 namespace bnas::nas {
 namespace {
@@ -38,18 +41,13 @@ void expect_close(const std::string& what, const Tensor& got, const Tensor& want
                      << worst << ")";
 }
 
-void golden(const std::string& name, SupernetConfig cfg) {
-  cfg.C = 4;
+// Loads the fixture's weights into `f32` with the strict load_into (every name present, none
+// extra, same shapes) and into the float64 network `net`, runs one training forward and
+// backward and compares everything the fixture holds.
+template <class Net>
+void golden(const std::string& name, Net& f32, Net& net, NamedTensors arch) {
   const std::string state = kFixtures + name + "_state.safetensors";
-  // The fixture's weights load into the float32 network by name with the strict load_into (every
-  // name present, none extra, same shapes)...
-  {
-    BroadSupernet f32(cfg);
-    load_into(state, f32.named_parameters());
-  }
-  // ... and into the float64 network the test computes with.
-  cfg.dtype = DType::F64;
-  BroadSupernet net(cfg);
+  load_into(state, f32.named_parameters());
   {
     const SafetensorsFile w = load_safetensors(state);
     ASSERT_EQ(w.tensors.size(), net.named_parameters().size());
@@ -61,7 +59,6 @@ void golden(const std::string& name, SupernetConfig cfg) {
     if (it == f.tensors.end()) BNAS_FAIL("the fixture has no tensor ", k);
     return it->second;
   };
-  NamedTensors arch = net.arch_parameters();
   for (auto& [n, t] : arch) t.copy_(ref(n));
   const Tensor x = ref("input").to(DType::F64);
   const Tensor logits = net.forward(x, true);
@@ -75,7 +72,8 @@ void golden(const std::string& name, SupernetConfig cfg) {
   for (const auto& [n, t] : arch) leaves.push_back(t);
   const std::vector<Tensor> g = grad(loss, leaves);
   size_t checked = 0;
-  for (size_t i = 0; i < params.size(); ++i, ++checked) expect_close("grad." + params[i].first, g[i], ref("grad." + params[i].first));
+  for (size_t i = 0; i < params.size(); ++i, ++checked)
+    expect_close("grad." + params[i].first, g[i], ref("grad." + params[i].first));
   for (size_t i = 0; i < arch.size(); ++i, ++checked)
     expect_close("grad." + arch[i].first, g[params.size() + i], ref("grad." + arch[i].first));
   for (const auto& [n, t] : net.named_buffers()) {
@@ -86,9 +84,27 @@ void golden(const std::string& name, SupernetConfig cfg) {
   EXPECT_EQ(checked + 4 + arch.size(), f.tensors.size());
 }
 
-TEST(BroadSupernetGolden, PartialChannelSupernetMatchesPyTorch) { golden("pc", SupernetConfig::pc_cifar()); }
+void supernet_golden(const std::string& name, SupernetConfig cfg) {
+  cfg.C = 4;
+  BroadSupernet f32(cfg);
+  cfg.dtype = DType::F64;
+  BroadSupernet net(cfg);
+  golden(name, f32, net, net.arch_parameters());
+}
 
-TEST(BroadSupernetGolden, FullChannelSupernetMatchesPyTorch) { golden("full", SupernetConfig::full_cifar()); }
+TEST(BroadSupernetGolden, PartialChannelSupernetMatchesPyTorch) { supernet_golden("pc", SupernetConfig::pc_cifar()); }
+
+TEST(BroadSupernetGolden, FullChannelSupernetMatchesPyTorch) { supernet_golden("full", SupernetConfig::full_cifar()); }
+
+TEST(EvalNetworkGolden, BnasV2PcCifarV1MatchesPyTorch) {
+  EvalNetworkConfig c;
+  c.C = 2;
+  const Genotype& g = published_genotype("BNASv2_PC_cifar_v1");
+  EvalNetwork f32(g, c);
+  c.dtype = DType::F64;
+  EvalNetwork net(g, c);
+  golden("eval", f32, net, {});
+}
 
 }  // namespace
 }  // namespace bnas::nas

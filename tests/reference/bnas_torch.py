@@ -6,9 +6,15 @@ channels), generalised like the engine to `layers` cells with broad cells at
 (p + 1) * (layers / 2) - 1, a K parameter (1 = full channels), EN on/off and the CIFAR or ImageNet
 stem. Fixed channel selection (the first C/K channels), as the authors' code.
 
+EvalNetwork is the evaluation network of a genotype after the authors' model_b.py (NetworkCIFAR),
+with the same generalisation and module paths as nas/eval_network.{h,cpp}.
+
 Also counts parameters of the networks in BNAS-V2.md when run directly:
   /usr/bin/python3 tests/reference/bnas_torch.py
 """
+import json
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -182,6 +188,105 @@ class SearchNetwork(nn.Module):
         return self.classifier(out)
 
 
+def published_genotype(name):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'nas', 'published_genotypes.json')
+    with open(path) as f:
+        data = json.load(f)
+    return data['genotypes'][name]
+
+
+class EvalCell(nn.Module):
+    def __init__(self, entries, concat, C_pp, C_p, C, reduction, reduction_prev):
+        super().__init__()
+        self.preprocess0 = FactorizedReduce(C_pp, C) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0)
+        self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0)
+        self.entries, self.concat = entries, concat
+        self._ops = nn.ModuleList([make(op, C, 2 if reduction and inp < 2 else 1, False) for op, inp in entries])
+
+    def forward(self, s0, s1):
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for i in range(len(self.entries) // 2):
+            states.append(sum(self._ops[2 * i + q](states[self.entries[2 * i + q][1]]) for q in range(2)))
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class EvalNetwork(nn.Module):
+    """Training-mode forward without drop-path (drop_prob 0)."""
+
+    def __init__(self, genotype, C=48, classes=10, layers=6, en_layers=2, in_ch=3):
+        super().__init__()
+        self.broad = [layers // 2 - 1, layers - 1]
+        self.stem = Stem(in_ch, STEM_MULTIPLIER * C)
+        self.conv_cells = nn.ModuleList()
+        self.en_cells = nn.ModuleList()
+        self.reduction_convs_gap = nn.ModuleList()
+        self.reduction_convs_en = nn.ModuleList()
+        self.restricted_convs_gap = nn.ModuleList()
+        self.restricted_convs_en = nn.ModuleList()
+        self.restricted_ens_gap = nn.ModuleList()
+        normal = [tuple(e) for e in genotype['normal']]
+        enh = [tuple(e) for e in genotype['reduce']]
+        C_pp = C_p = STEM_MULTIPLIER * C
+        c = C
+        reduction_prev = False
+        gap, en = [], []
+        for i in range(layers):
+            broad = i in self.broad
+            if broad:
+                c *= 2
+            cell = EvalCell(normal, genotype['normal_concat'], C_pp, C_p, c, broad, reduction_prev)
+            mult = len(genotype['normal_concat'])
+            if i + 1 in self.broad:
+                self.restricted_convs_gap.append(ReLUConvBN(mult * c, c, 1, 1, 0))
+                gap.append(c)
+                for t in range(len(gap) - 1):
+                    self.reduction_convs_gap.append(FactorizedReduce(gap[t], gap[t]))
+            reduction_prev = broad
+            self.conv_cells.append(cell)
+            C_pp, C_p = C_p, mult * c
+            if broad:
+                c_out = c * mult if i == self.broad[-1] else c
+                en.append(c_out)
+                self.restricted_convs_en.append(ReLUConvBN(C_p, c_out, 1, 1, 0))
+                for t in range(len(en) - 1):
+                    self.reduction_convs_en.append(FactorizedReduce(en[t], en[t]))
+            if i + 1 == layers:
+                for g in gap:
+                    self.reduction_convs_gap.append(FactorizedReduce(g, g))
+        for j in range(en_layers):
+            self.en_cells.append(EvalCell(enh, genotype['reduce_concat'], en[0] if j == 0 else C_pp, C_p, c, False, False))
+            C_pp, C_p = C_p, len(genotype['reduce_concat']) * c
+            self.restricted_ens_gap.append(ReLUConvBN(C_p, C_p if j + 1 == en_layers else c, 1, 1, 0))
+        self.classifier = nn.Linear(sum(gap) + (en_layers - 1) * c + C_p, classes)
+
+    def forward(self, x):
+        s0 = s1 = self.stem(x)
+        gap, en = [], []
+        rg = re = tap = 0
+        for i, cell in enumerate(self.conv_cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i + 1 in self.broad:
+                gap.append(self.restricted_convs_gap[tap](s1))
+                for t in range(len(gap) - 1):
+                    gap[t] = self.reduction_convs_gap[rg](gap[t])
+                    rg += 1
+            if i in self.broad:
+                en.append(self.restricted_convs_en[tap](s1))
+                for t in range(len(en) - 1):
+                    en[t] = self.reduction_convs_en[re](en[t])
+                    re += 1
+                if i == self.broad[-1]:
+                    for t in range(len(gap)):
+                        gap[t] = self.reduction_convs_gap[rg](gap[t])
+                        rg += 1
+                tap += 1
+        head = list(gap)
+        for j, cell in enumerate(self.en_cells):
+            s0, s1 = s1, cell(en[0], en[1]) if j == 0 else cell(s0, s1)
+            head.append(self.restricted_ens_gap[j](s1))
+        return self.classifier(torch.cat(head, dim=1).mean(dim=(2, 3)))
+
+
 def count(net):
     return sum(p.numel() for _, p in net.weight_parameters())
 
@@ -190,5 +295,9 @@ if __name__ == '__main__':
     print('full-channel supernet', count(SearchNetwork(k=1, edge_norm=False)))
     print('PC supernet (K=4)', count(SearchNetwork(k=4)))
     print('ImageNet search (K=2)', count(SearchNetwork(k=2, imagenet=True, classes=1000)))
+    for name in ('BNASv2_PC_cifar_v1', 'BNASv2_CLR_v1', 'DARTS_V2'):
+        g = published_genotype(name)
+        print(name, 'C=48', sum(p.numel() for p in EvalNetwork(g).parameters()),
+              'C=36', sum(p.numel() for p in EvalNetwork(g, C=36).parameters()))
     for C in (4, 8):
         print('C=%d full' % C, count(SearchNetwork(C=C, k=1, edge_norm=False)), 'PC', count(SearchNetwork(C=C, k=4)))

@@ -15,8 +15,11 @@ For each network NAME in (pc, full) it writes to tests/reference/fixtures/nas/:
                            training-mode forward and cross-entropy backward: logits, loss,
                            grad.<name> for every weight and arch parameter, running.<name> for
                            every BN buffer.
+It also writes eval_state / eval_golden for the evaluation network of BNASv2_PC_cifar_v1
+(bnas_torch.EvalNetwork, the authors' NetworkCIFAR; layers 6, en_layers 2, C = 2 to keep the
+fixture small, training mode, drop_prob 0): the same tensors without arch parameters.
 Values are computed in float64 from float32-representable weights and inputs, and stored in
-float32 to keep the fixtures small (about 1.7 MB): the C++ test computes in float64 and compares
+float32 to keep the fixtures small (about 1.9 MB in all): the C++ test computes in float64 and compares
 with a relative tolerance of 1e-6 (float32 storage rounds by 6e-8 relative).
 
 Run with Debian's python3-torch: /usr/bin/python3 tests/reference/make_network_fixtures.py
@@ -28,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bnas_torch import SearchNetwork  # noqa: E402
+from bnas_torch import EvalNetwork, SearchNetwork, published_genotype  # noqa: E402
 import safetensors_io  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'nas')
@@ -38,25 +41,24 @@ def f32(t):
     return t.detach().to(torch.float32)
 
 
-def build(name, k, edge_norm, seed):
-    torch.manual_seed(seed)
-    net = SearchNetwork(C=4, classes=10, layers=2, en_layers=1, k=k, edge_norm=edge_norm)
+def build(name, net):
     with torch.no_grad():
         for p in net.parameters():
             p.copy_(p.float().double())
-        for n in net.arch_names():
+        for n in getattr(net, 'arch_names', lambda: [])():
             a = getattr(net, n)
             a.copy_((0.3 * torch.randn(a.shape)).float().double())
     x = torch.randn(2, 3, 32, 32).float().double()
     labels = torch.tensor([3, 7], dtype=torch.int32)
-    state = {n: f32(p) for n, p in net.weight_parameters()}
+    state = {n: f32(p) for n, p in (net.weight_parameters() if hasattr(net, 'weight_parameters')
+                                      else net.named_parameters())}
     safetensors_io.save(os.path.join(OUT, name + '_state.safetensors'), state)
 
     net.train()
     logits = net(x)
     loss = F.cross_entropy(logits, labels.long())
-    weights = net.weight_parameters()
-    arch = [(n, getattr(net, n)) for n in net.arch_names()]
+    weights = net.weight_parameters() if hasattr(net, 'weight_parameters') else list(net.named_parameters())
+    arch = [(n, getattr(net, n)) for n in getattr(net, 'arch_names', lambda: [])()]
     grads = torch.autograd.grad(loss, [p for _, p in weights] + [p for _, p in arch])
     golden = {'input': f32(x), 'labels': labels, 'logits': f32(logits), 'loss': f32(loss.view(1))}
     for n, p in arch:
@@ -74,8 +76,12 @@ def build(name, k, edge_norm, seed):
 def main():
     torch.set_default_dtype(torch.float64)
     os.makedirs(OUT, exist_ok=True)
-    build('pc', 4, True, 1)
-    build('full', 1, False, 2)
+    torch.manual_seed(1)
+    build('pc', SearchNetwork(C=4, classes=10, layers=2, en_layers=1, k=4, edge_norm=True))
+    torch.manual_seed(2)
+    build('full', SearchNetwork(C=4, classes=10, layers=2, en_layers=1, k=1, edge_norm=False))
+    torch.manual_seed(3)
+    build('eval', EvalNetwork(published_genotype('BNASv2_PC_cifar_v1'), C=2, classes=10, layers=6, en_layers=2))
 
 
 if __name__ == '__main__':
