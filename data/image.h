@@ -1,6 +1,6 @@
-// Encoded image decoding (JPEG, PNG, and the other formats stb_image reads) into interleaved
-// RGB uint8 [H, W, 3]. Grey and RGBA inputs are converted to RGB by stb. The header is checked
-// before decoding so that a corrupt or hostile file cannot ask for a huge allocation.
+// Encoded image decoding (JPEG and PNG, through stb_image compiled in image.cpp) into
+// interleaved RGB uint8 [H, W, 3]. Grey and RGBA inputs are converted to RGB by stb. The header
+// is checked before decoding so that a corrupt or hostile file cannot ask for a huge allocation.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -80,8 +80,15 @@ BNAS_HD CropDraw draw_crop_flip_cutout(const CropFlipCutout& p, int64_t k) {
   return d;
 }
 
-// (v / 255 - mean) / std, the ToTensor + Normalize pair.
-BNAS_HD float normalize_u8(float v, float mean, float std) { return (v / 255.0f - mean) / std; }
+// (v / 255 - mean) / std, the ToTensor + Normalize pair. On the device the explicitly rounded
+// intrinsics keep it IEEE-exact even if someone builds with --use_fast_math.
+BNAS_HD float normalize_u8(float v, float mean, float std) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(__fsub_rn(__fdiv_rn(v, 255.0f), mean), std);
+#else
+  return (v / 255.0f - mean) / std;
+#endif
+}
 
 // Output element (ch, y, x) of one image; src is that image's uint8 [C, H, W].
 BNAS_HD float crop_flip_cutout_at(const CropFlipCutout& p, const CropDraw& d, const uint8_t* src,

@@ -132,6 +132,15 @@ TEST(BadInput, JpegScanWithUndefinedHuffmanTables) {
   }
 }
 
+// Fuzzing found a 100-byte PNG whose IDAT chunk declares ~1 GiB making stb allocate it before
+// noticing the data is missing; data/image.cpp caps stb's allocations by the header's size.
+TEST(BadInput, PngChunkDeclaringHugeLength) {
+  const auto png = encode_png(test_rgb(4, 9, 0), 4, 9);
+  std::vector<uint8_t> bad(png.begin(), png.begin() + 33);  // signature + IHDR chunk
+  bad.insert(bad.end(), {0x40, 0x00, 0x00, 0x00, 'I', 'D', 'A', 'T', 0x78, 0x5e, 0x63, 0x64});
+  expect_error([&] { decode_image(bad.data(), bad.size(), "huge.png"); }, {"huge.png", "outofmem"});
+}
+
 TEST(BadInput, EmptyClassFolderAndEmptyRoot) {
   TempDir dir;
   write_image_folder(dir / "train", {2});
