@@ -27,6 +27,9 @@
 //                    hold it (arg-max and window counts recomputed), in the order of the CPU
 //                    reference, plus the identity term: no atomics, deterministic.
 // Saved for backward: x, the branch outputs, [4 Cs] statistics (no pool outputs, no arg-max).
+// select_channels (the random selection's gather for the branch inputs): 1 launch forward; a
+// zero fill and 1 scatter launch backward (selected channels are distinct: no write conflicts).
+// Without a GPU, tests/mixed_edge/test_mixed_edge_emu runs this file's kernels on the host.
 // The chunking P depends on the shape only, so results are bitwise reproducible.
 #include <algorithm>
 
