@@ -1,8 +1,10 @@
 // GPU vs CPU: the CUDA gather/augment kernel must equal the CPU loop bit for bit, batch after
-// batch, for every augmentation option. Skips cleanly without a GPU.
+// batch, for every augmentation option; the decode pool's pinned buffers and asynchronous copies
+// must deliver exactly what its CPU twin delivers. Skips cleanly without a GPU.
 #include <gtest/gtest.h>
 
 #include "data/loader.h"
+#include "data_fixtures.h"
 #include "engine/device.h"
 
 namespace bnas::data {
@@ -57,6 +59,27 @@ TEST(AugmentGpu, TestTransformAndMnistShapesMatchCpu) {
   odd.flip = true;
   odd.cutout = 7;
   expect_same_batches(random_set(90, 3, 22, 26), odd, 32);
+}
+
+TEST(AugmentGpu, DecodeLoaderPinnedCopiesMatchCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  testing::TempDir dir;
+  testing::write_image_folder(dir / "train", {9, 8}, 40, 30);
+  std::shared_ptr<const EncodedSource> src = open_encoded(dir / "train");
+  LoaderOptions cpu;
+  cpu.batch_size = 5;
+  cpu.seed = 3;
+  LoaderOptions gpu = cpu;
+  gpu.device = Device::cuda(0);
+  ImageAugment aug = ImageAugment::imagenet_train();
+  aug.size = 24;
+  DecodeLoader a(src, {}, aug, cpu, 2, 3), b(src, {}, aug, gpu, 3, 4);
+  for (int i = 0; i < 9; ++i) {  // two epochs and a bit: every slot reused several times
+    const Batch x = a.next_batch(), y = b.next_batch();
+    ASSERT_TRUE(y.images.is_cuda());
+    ASSERT_EQ(x.images.to_doubles(), y.images.to_doubles()) << "batch " << i;
+    ASSERT_EQ(x.labels.to_ints(), y.labels.to_ints()) << "batch " << i;
+  }
 }
 
 }  // namespace
