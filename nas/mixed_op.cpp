@@ -19,6 +19,13 @@ MixedOp::MixedOp(int c, int s, int kk, const ParamOptions& o) : channels(c), str
   avg_pool_ = dynamic_cast<Pool3x3*>(ops[static_cast<int>(Primitive::kAvgPool3x3)].get());
   BNAS_CHECK(max_pool_ && max_pool_->bn && avg_pool_ && avg_pool_->bn,
              "MixedOp: the search-form pooling ops must carry their BatchNorm");
+  sep3_ = dynamic_cast<SepConv*>(ops[static_cast<int>(Primitive::kSepConv3x3)].get());
+  sep5_ = dynamic_cast<SepConv*>(ops[static_cast<int>(Primitive::kSepConv5x5)].get());
+  dil3_ = dynamic_cast<DilConv*>(ops[static_cast<int>(Primitive::kDilConv3x3)].get());
+  dil5_ = dynamic_cast<DilConv*>(ops[static_cast<int>(Primitive::kDilConv5x5)].get());
+  reduce_ = dynamic_cast<FactorizedReduce*>(ops[static_cast<int>(Primitive::kSkipConnect)].get());
+  BNAS_CHECK(sep3_ && sep5_ && dil3_ && dil5_ && (stride == 1 || reduce_),
+             "MixedOp: unexpected candidate operation types");
 }
 
 Tensor MixedOp::forward(const Tensor& x, const Tensor& weights, const Tensor& edge_weight, bool training,
@@ -36,10 +43,12 @@ Tensor MixedOp::forward(const Tensor& x, const Tensor& weights, const Tensor& ed
     sel_dev = Tensor::from_ints(selected, {cs}, x.device());
     xs = ops::select_channels(x, sel_dev);
   }
-  std::vector<Tensor> branches;
-  for (int p = static_cast<int>(Primitive::kSepConv3x3); p <= static_cast<int>(Primitive::kDilConv5x5); ++p)
-    branches.push_back(ops[p]->forward(xs, training));
-  if (stride == 2) branches.push_back(ops[static_cast<int>(Primitive::kSkipConnect)]->forward(xs, training));
+  // Every parametric branch starts with a ReLU of the same input: compute (and keep for
+  // backward) relu(xs) once per edge instead of once per branch.
+  const Tensor r = ops::relu(xs);
+  std::vector<Tensor> branches{sep3_->forward_relu_applied(r, training), sep5_->forward_relu_applied(r, training),
+                               dil3_->forward_relu_applied(r, training), dil5_->forward_relu_applied(r, training)};
+  if (stride == 2) branches.push_back(reduce_->forward_relu_applied(r, training));
   ops::MixedEdgeArgs a;
   a.stride = stride;
   a.k = k;

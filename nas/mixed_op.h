@@ -41,6 +41,9 @@ class MixedOp : public Module {
  private:
   Pool3x3* max_pool_ = nullptr;
   Pool3x3* avg_pool_ = nullptr;
+  SepConv *sep3_ = nullptr, *sep5_ = nullptr;
+  DilConv *dil3_ = nullptr, *dil5_ = nullptr;
+  FactorizedReduce* reduce_ = nullptr;  // skip_connect on a stride-2 edge
 };
 
 }  // namespace bnas::nas

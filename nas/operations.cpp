@@ -98,8 +98,10 @@ DilConv::DilConv(int cin, int cout, int kernel, int stride, int padding, int dil
   register_module("op.3", bn.get());
 }
 
-Tensor DilConv::forward(const Tensor& x, bool training) {
-  Tensor y = depthwise->forward(ops::relu(x), training);
+Tensor DilConv::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+
+Tensor DilConv::forward_relu_applied(const Tensor& relu_x, bool training) {
+  Tensor y = depthwise->forward(relu_x, training);
   return bn->forward(pointwise->forward(y, training), training);
 }
 
@@ -125,8 +127,10 @@ SepConv::SepConv(int cin, int cout, int kernel, int stride, int padding, bool af
   register_module("op.7", bn2.get());
 }
 
-Tensor SepConv::forward(const Tensor& x, bool training) {
-  Tensor y = depthwise1->forward(ops::relu(x), training);
+Tensor SepConv::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+
+Tensor SepConv::forward_relu_applied(const Tensor& relu_x, bool training) {
+  Tensor y = depthwise1->forward(relu_x, training);
   y = bn1->forward(pointwise1->forward(y, training), training);
   y = depthwise2->forward(ops::relu(y), training);
   return bn2->forward(pointwise2->forward(y, training), training);
@@ -144,10 +148,11 @@ FactorizedReduce::FactorizedReduce(int cin, int cout, bool affine, const ParamOp
   register_module("bn", bn.get());
 }
 
-Tensor FactorizedReduce::forward(const Tensor& x, bool training) {
-  BNAS_CHECK(x.ndim() == 4 && x.size(2) % 2 == 0 && x.size(3) % 2 == 0 && x.size(2) >= 2 && x.size(3) >= 2,
-             "FactorizedReduce needs an N x C x H x W input with even H and W, got ", x.shape().str());
-  const Tensor r = ops::relu(x);
+Tensor FactorizedReduce::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+
+Tensor FactorizedReduce::forward_relu_applied(const Tensor& r, bool training) {
+  BNAS_CHECK(r.ndim() == 4 && r.size(2) % 2 == 0 && r.size(3) % 2 == 0 && r.size(2) >= 2 && r.size(3) >= 2,
+             "FactorizedReduce needs an N x C x H x W input with even H and W, got ", r.shape().str());
   const Tensor a = conv_1->forward(r, training);
   // conv_2(x[:, :, 1:, 1:]) with a 1x1 stride-2 kernel reads rows/columns 1, 3, 5, ...: the same
   // as the padding-1 convolution (which reads -1, 1, 3, ...) without its first row and column.

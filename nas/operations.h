@@ -61,6 +61,9 @@ class DilConv : public Op {
   DilConv(int cin, int cout, int kernel, int stride, int padding, int dilation, bool affine,
           const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
+  // forward() of an input that has already been through the ReLU (relu_x = relu(x)): a mixed
+  // edge computes relu(x) once for all its branches, so it is stored once for backward.
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);
   std::unique_ptr<Conv2d> depthwise, pointwise;
   std::unique_ptr<BatchNorm2d> bn;
 };
@@ -71,6 +74,7 @@ class SepConv : public Op {
  public:
   SepConv(int cin, int cout, int kernel, int stride, int padding, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
   std::unique_ptr<Conv2d> depthwise1, pointwise1, depthwise2, pointwise2;
   std::unique_ptr<BatchNorm2d> bn1, bn2;
 };
@@ -82,6 +86,7 @@ class FactorizedReduce : public Op {
  public:
   FactorizedReduce(int cin, int cout, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
   std::unique_ptr<Conv2d> conv_1, conv_2;
   std::unique_ptr<BatchNorm2d> bn;
 };
