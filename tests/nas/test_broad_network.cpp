@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/checkpoint.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "nas/broad_network.h"
@@ -293,6 +294,51 @@ TEST(BroadSupernet, RandomSelectionGradientsReachEveryWeight) {
   const std::vector<Tensor> g = grad(loss, leaves);
   ASSERT_EQ(g.size(), leaves.size());
   for (size_t i = 0; i < g.size(); ++i) ASSERT_TRUE(g[i].defined()) << i;
+}
+
+TEST(BroadSupernet, InferenceUsesAndKeepsTheRunningStatistics) {
+  SupernetConfig c = SupernetConfig::pc_cifar();
+  c.C = 4;
+  BroadSupernet net(c);
+  const Tensor x = random_images(2, 3, 32, 10);
+  auto buffers = [&] {
+    std::vector<double> all;
+    for (const auto& [n, t] : net.named_buffers())
+      for (double v : t.to_doubles()) all.push_back(v);
+    return all;
+  };
+  NoGradGuard no_grad;
+  const std::vector<double> b0 = buffers();
+  const std::vector<double> e0 = net.forward(x, false).to_doubles();
+  EXPECT_EQ(buffers(), b0);  // inference leaves every BN (pool BNs in the fused op included) alone
+  net.forward(x, true);
+  const std::vector<double> b1 = buffers();
+  EXPECT_NE(b1, b0);
+  size_t changed = 0;
+  for (size_t i = 0; i < b0.size(); ++i) changed += b1[i] != b0[i];
+  EXPECT_GT(changed, b0.size() * 9 / 10);  // (almost) every running statistic moved
+  EXPECT_NE(net.forward(x, false).to_doubles(), e0);  // and inference reads them
+}
+
+TEST(BroadSupernet, CheckpointRoundTrip) {
+  SupernetConfig c = SupernetConfig::pc_cifar();
+  c.C = 4;
+  BroadSupernet a(c);
+  c.seed = 99;
+  BroadSupernet b(c);
+  const Tensor x = random_images(2, 3, 32, 11);
+  {
+    NoGradGuard no_grad;
+    a.forward(x, true);  // move the running statistics away from their initial values
+  }
+  const std::string path = ::testing::TempDir() + "/bnas_supernet_roundtrip.safetensors";
+  save_safetensors(path, a.state_dict());
+  load_into(path, b.state_dict());
+  for (size_t i = 0; i < a.arch_parameters().size(); ++i)
+    b.arch_parameters()[i].second.copy_(a.arch_parameters()[i].second);
+  NoGradGuard no_grad;
+  EXPECT_EQ(b.forward(x, false).to_doubles(), a.forward(x, false).to_doubles());
+  std::remove(path.c_str());
 }
 
 TEST(MixedOp, ExplicitFirstChannelsEqualTheFixedSelection) {
