@@ -6,6 +6,8 @@
 //   decode_folder    DecodeLoader over an image folder of JPEGs written here with stb
 //                    (read + decode + random-resized-crop 224 + flip + jitter + normalise)
 //   decode_pack      the same JPEGs packed into shards
+// Keys: config, device (where batches land), batch, workers (decode threads; 0 for the kernel
+// pipelines), images (timed), seconds, images_per_s.
 //   bnas_bench_data [--json] [--images N] [--batch B] [--jpegs N] [--workers W]
 #include <stb_image_write.h>
 #include <unistd.h>
