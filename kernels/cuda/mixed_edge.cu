@@ -23,9 +23,12 @@
 //                    of g * bypass for d edge_weight;
 //     final          1 block: partials added in order -> d weights, d edge weight and, per slot,
 //                    the pool-BN backward coefficients (d pool = a g + b + c z);
-//     dx             one thread per selected input element GATHERS from the pool windows that
-//                    hold it (arg-max and window counts recomputed), in the order of the CPU
-//                    reference, plus the identity term: no atomics, deterministic.
+//     dx             one block per selected input plane (bwd_dx_smem_k): the plane in shared
+//                    memory, each output window's arg-max and pool-BN gradients computed once,
+//                    then every input element GATHERS from the windows that hold it, in the order
+//                    of the CPU reference, plus the identity term: no atomics, deterministic.
+//                    Planes too large for 48 KiB of shared memory use bwd_dx_k (one thread per
+//                    element, windows recomputed from global memory, same order).
 // Saved for backward: x, the branch outputs, [4 Cs] statistics (no pool outputs, no arg-max).
 // select_channels (the random selection's gather for the branch inputs): 1 launch forward; a
 // zero fill and 1 scatter launch backward (selected channels are distinct: no write conflicts).
@@ -401,6 +404,74 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __re
   }
 }
 
+// d x of one selected input plane per block, staged in shared memory: the x plane, then per
+// output window its arg-max and its two pool-BN gradients (d pool, computed once per window
+// instead of once per covering input element), then every input element gathers from the
+// windows that hold it, in the same order as bwd_dx_k and the CPU reference.
+// Shared memory: H W + 3 Ho Wo words (dx_smem_bytes); bwd_dx_k serves planes that do not fit.
+size_t dx_smem_bytes(const Dims& d) {
+  return sizeof(float) * (size_t(d.H) * d.W + 3 * size_t(d.Ho) * d.Wo);
+}
+constexpr size_t kMeDxSmemLimit = 48 * 1024;  // the default dynamic shared memory per block
+
+__global__ void __launch_bounds__(kMeThreads) bwd_dx_smem_k(Dims d, const float* __restrict__ x,
+                                                            const int32_t* __restrict__ sel,
+                                                            const float* __restrict__ w,
+                                                            const float* __restrict__ ew,
+                                                            const float* __restrict__ stats,
+                                                            const double* __restrict__ coef,
+                                                            const float* __restrict__ gy, float* __restrict__ gx) {
+  extern __shared__ float me_smem[];
+  const int Cs = d.Cs, s = d.stride;
+  const int HW = d.H * d.W, HoWo = d.Ho * d.Wo;
+  float* xs = me_smem;
+  float* dpm = xs + HW;
+  float* dpa = dpm + HoWo;
+  int* args = reinterpret_cast<int*>(dpa + HoWo);
+  const int n = int(blockIdx.x / unsigned(Cs)), j = int(blockIdx.x - unsigned(n) * unsigned(Cs));
+  const int64_t c = selected_channel(sel, j);
+  const int oc = output_of_concat(j, Cs, d.k);
+  const float* gp = gy + (int64_t(n) * d.C + oc) * HoWo;
+  const float* xp = x + int64_t(n) * d.x_batch_stride + c * HW;
+  for (int i = threadIdx.x; i < HW; i += blockDim.x) xs[i] = xp[i];
+  __syncthreads();
+  {
+    const double* cf = coef + int64_t(j) * kNumCoefs;
+    const float amax = float(cf[kCoefAmax]), bmax = float(cf[kCoefBmax]), cmax = float(cf[kCoefCmax]);
+    const float aavg = float(cf[kCoefAavg]), bavg = float(cf[kCoefBavg]), cavg = float(cf[kCoefCavg]);
+    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
+    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    for (int o = threadIdx.x; o < HoWo; o += blockDim.x) {
+      const int ho = o / d.Wo, wo = o - ho * d.Wo;
+      float mx, av;
+      int arg, cnt;
+      pool3_at(xs, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      const float g = gp[o];
+      dpm[o] = amax * g + bmax + cmax * bn_apply(mx, mmax, imax);
+      dpa[o] = (aavg * g + bavg + cavg * bn_apply(av, mavg, iavg)) / float(cnt);
+      args[o] = arg;
+    }
+  }
+  __syncthreads();
+  const float e = ew ? ew[0] : 1.0f;
+  const float wskip = e * w[kSkip];
+  float* gxp = gx + (int64_t(n) * d.C + c) * HW;
+  for (int p = threadIdx.x; p < HW; p += blockDim.x) {
+    const int h = p / d.W, wi = p - h * d.W;
+    float acc = s == 1 ? wskip * gp[p] : 0.0f;
+    int ho0, ho1, wo0, wo1;
+    pool3_covering(h, s, d.Ho, ho0, ho1);
+    pool3_covering(wi, s, d.Wo, wo0, wo1);
+    for (int ho = ho0; ho < ho1; ++ho)
+      for (int wo = wo0; wo < wo1; ++wo) {
+        const int o = ho * d.Wo + wo;
+        if (args[o] == p) acc += dpm[o];
+        acc += dpa[o];
+      }
+    gxp[p] = acc;
+  }
+}
+
 // y[n, j, p] = x[n, sel[j], p] (scatter = false) or gx[n, sel[j], p] = gy[n, j, p] (true).
 __global__ void select_channels_k(const float* __restrict__ src, int64_t src_batch_stride, int C, int Cs, uint32_t hw,
                                   const int32_t* __restrict__ sel, float* __restrict__ dst, int64_t total,
@@ -479,7 +550,12 @@ void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, cons
   }
   if (gx) {
     const int64_t total = int64_t(d.N) * d.Cs * d.H * d.W;
-    bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+    const size_t smem = dx_smem_bytes(d);
+    if (smem <= kMeDxSmemLimit) {
+      bwd_dx_smem_k<<<int64_t(d.N) * d.Cs, kMeThreads, smem, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+    } else {
+      bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+    }
     CUDA_CHECK(cudaGetLastError());
   }
 }

@@ -54,9 +54,10 @@ class Barrier {
 };
 
 struct Block {
-  explicit Block(int n) : bar(n), shfl(static_cast<size_t>(n)) {}
+  Block(int n, size_t smem_bytes) : bar(n), shfl(static_cast<size_t>(n)), dynamic_smem((smem_bytes + 7) / 8 * 8) {}
   Barrier bar;
   std::vector<double> shfl;
+  std::vector<char> dynamic_smem;  // extern __shared__ (poisoned with NaN bytes, like fresh memory)
 };
 inline Block* g_block = nullptr;
 
@@ -118,7 +119,7 @@ class Team {
 };
 
 // Runs body for every thread of every block (blocks in order).
-inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
+inline void launch(dim3 grid, dim3 block, size_t smem_bytes, const std::function<void()>& body) {
   BNAS_CHECK(block.y == 1 && block.z == 1 && block.x >= 1 && block.x <= 1024, "emulated launch: 1-D blocks only");
   const int n = static_cast<int>(block.x);
   static std::unique_ptr<Team> team;
@@ -126,7 +127,8 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
       for (unsigned bx = 0; bx < grid.x; ++bx) {
-        Block b(n);
+        Block b(n, smem_bytes);
+        std::fill(b.dynamic_smem.begin(), b.dynamic_smem.end(), char(0xff));
         g_block = &b;
         team->run_block(&body, grid, block, dim3(bx, by, bz));
         g_block = nullptr;

@@ -30,6 +30,9 @@ def transform(src, overrides=()):
     s = s.replace("}  // namespace bnas::kernels::cuda\n", "}  // namespace bnas::kernels::cuda_emu\n")
     s = re.sub(r"__launch_bounds__\([^)]*\)\s*", "", s)
     s = s.replace("__global__ ", "").replace("__device__ __forceinline__ ", "inline ")
+    # dynamic shared memory: the launch's byte count, held by the emulated block
+    s = re.sub(r"extern __shared__ (\w+) (\w+)\[\];",
+               r"\1* \2 = reinterpret_cast<\1*>(::emu::g_block->dynamic_smem.data());", s)
     s = s.replace("__device__ ", "").replace("__shared__ ", "static ")
     # kernel<<<grid, block, smem, stream>>>(args);  ->  ::emu::launch(grid, block, [&] { kernel(args); });
     launch = re.compile(r"(\w+)<<<(.*?)>>>\((.*?)\);", re.S)
@@ -48,7 +51,9 @@ def transform(src, overrides=()):
             else:
                 cur += ch
         parts.append(cur.strip())
-        return "::emu::launch(dim3(%s), dim3(%s), [&] { %s(%s); });" % (parts[0], parts[1], m.group(1), m.group(3))
+        smem = parts[2] if len(parts) > 2 else "0"
+        return "::emu::launch(dim3(%s), dim3(%s), %s, [&] { %s(%s); });" % (parts[0], parts[1], smem, m.group(1),
+                                                                            m.group(3))
 
     s = launch.sub(repl, s)
     assert "<<<" not in s, "a launch was not converted"

@@ -161,6 +161,7 @@ std::vector<Case> cases() {
   out.push_back({2, 6, 6, 10, 2, 1, true, true, true, 5});    // k = 2, channel-slice input
   out.push_back({3, 4, 32, 32, 4, 1, true, true, true, 3});   // several reduction chunks per slot
   out.push_back({3, 8, 64, 32, 4, 2, false, true, true, 0});  // chunks at stride 2
+  out.push_back({1, 1, 112, 112, 1, 1, false, true, true, 0});  // a plane too large for shared memory
   return out;
 }
 
