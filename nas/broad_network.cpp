@@ -66,8 +66,10 @@ ImageNetStem1::ImageNetStem1(int c, const ParamOptions& o) {
   register_module("2", bn.get());
 }
 
-Tensor ImageNetStem1::forward(const Tensor& x, bool training) {
-  return bn->forward(conv->forward(ops::relu(x), training), training);
+Tensor ImageNetStem1::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+
+Tensor ImageNetStem1::forward_relu_applied(const Tensor& relu_x, bool training) {
+  return bn->forward(conv->forward(relu_x, training), training);
 }
 
 std::vector<int> broad_cell_indices(int layers) {
@@ -215,30 +217,35 @@ Tensor BroadSupernet::forward(const Tensor& images, bool training) {
   const std::vector<Tensor> b_enh = cfg_.edge_norm ? node_softmax(beta_enh) : std::vector<Tensor>{};
   Generator* cgen = cfg_.selection == ChannelSelection::kRandom ? &channel_gen_ : nullptr;
 
-  Tensor s0, s1;
+  // Every consumer of a state (cell preprocessing, knowledge convs, stem1) starts with a ReLU:
+  // the forward carries r0, r1 = relu(s0), relu(s1), computed (and kept for backward) once.
+  Tensor r0, r1;
   if (stem1) {
-    s0 = stem->forward(images, training);
-    s1 = stem1->forward(s0, training);
+    const Tensor s0 = stem->forward(images, training);
     note("stem0", s0);
+    r0 = ops::relu(s0);
+    const Tensor s1 = static_cast<ImageNetStem1&>(*stem1).forward_relu_applied(r0, training);
     note("stem1", s1);
+    r1 = ops::relu(s1);
   } else {
-    s0 = s1 = stem->forward(images, training);
-    note("stem", s1);
+    const Tensor s = stem->forward(images, training);
+    note("stem", s);
+    r0 = r1 = ops::relu(s);
   }
   std::vector<Tensor> gap, en;
   size_t rg = 0, re = 0, tap = 0;
   for (size_t i = 0; i < conv_cells.size(); ++i) {
     const bool broad = std::count(broad_cells_.begin(), broad_cells_.end(), static_cast<int>(i)) > 0;
     if (broad) {
-      gap.push_back(restricted_convs_gap[tap]->forward(s1, training));
+      gap.push_back(restricted_convs_gap[tap]->forward_relu_applied(r1, training));
       for (size_t t = 0; t + 1 < gap.size(); ++t) gap[t] = reduction_convs_gap[rg++]->forward(gap[t], training);
     }
-    Tensor out = conv_cells[i]->forward(s0, s1, w_conv, b_conv, training, cgen);
-    s0 = s1;
-    s1 = out;
-    note("conv_cell." + std::to_string(i), s1);
+    const Tensor out = conv_cells[i]->forward_relu_applied(r0, r1, w_conv, b_conv, training, cgen);
+    note("conv_cell." + std::to_string(i), out);
+    r0 = r1;
+    r1 = ops::relu(out);
     if (broad) {
-      en.push_back(restricted_convs_en[tap]->forward(s1, training));
+      en.push_back(restricted_convs_en[tap]->forward_relu_applied(r1, training));
       for (size_t t = 0; t + 1 < en.size(); ++t) en[t] = reduction_convs_en[re++]->forward(en[t], training);
       ++tap;
     }
@@ -250,12 +257,12 @@ Tensor BroadSupernet::forward(const Tensor& images, bool training) {
 
   std::vector<Tensor> head = gap;
   for (size_t j = 0; j < en_cells.size(); ++j) {
-    Tensor out = j == 0 ? en_cells[j]->forward(en[0], en[1], w_enh, b_enh, training, cgen)
-                        : en_cells[j]->forward(s0, s1, w_enh, b_enh, training, cgen);
-    s0 = s1;
-    s1 = out;
-    note("en_cell." + std::to_string(j), s1);
-    head.push_back(restricted_ens_gap[j]->forward(s1, training));
+    const Tensor out = j == 0 ? en_cells[j]->forward(en[0], en[1], w_enh, b_enh, training, cgen)
+                              : en_cells[j]->forward_relu_applied(r0, r1, w_enh, b_enh, training, cgen);
+    note("en_cell." + std::to_string(j), out);
+    r0 = r1;
+    r1 = ops::relu(out);
+    head.push_back(restricted_ens_gap[j]->forward_relu_applied(r1, training));
     note("en_output." + std::to_string(j), head.back());
   }
   const Tensor cat = ops::concat_channels(head);

@@ -74,6 +74,7 @@ class ImageNetStem1 : public Op {
  public:
   ImageNetStem1(int c, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);
   std::unique_ptr<Conv2d> conv;
   std::unique_ptr<BatchNorm2d> bn;
 };

@@ -17,6 +17,12 @@ std::unique_ptr<Op> make_preprocess0(int cin, int c, bool reduction_prev, bool a
 
 }  // namespace
 
+Tensor forward_relu_applied(Op& op, const Tensor& relu_x, bool training) {
+  if (auto* rcb = dynamic_cast<ReLUConvBN*>(&op)) return rcb->forward_relu_applied(relu_x, training);
+  if (auto* fr = dynamic_cast<FactorizedReduce*>(&op)) return fr->forward_relu_applied(relu_x, training);
+  BNAS_FAIL("forward_relu_applied: the operation does not start with a ReLU");
+}
+
 std::vector<Tensor> node_softmax(const Tensor& beta) {
   BNAS_CHECK(beta.ndim() == 1 && beta.size(0) == kCellEdges, "edge normalisation needs ", kCellEdges,
              " betas, got ", beta.shape().str());
@@ -41,15 +47,22 @@ SearchCell::SearchCell(int cpp, int cp, int c, bool red, bool red_prev, int kk, 
     }
 }
 
-Tensor SearchCell::forward(const Tensor& s0_in, const Tensor& s1_in, const Tensor& alpha_softmax,
+Tensor SearchCell::forward(const Tensor& s0, const Tensor& s1, const Tensor& alpha_softmax,
                            const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen) {
+  return forward_relu_applied(ops::relu(s0), ops::relu(s1), alpha_softmax, node_betas, training, channel_gen);
+}
+
+Tensor SearchCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, const Tensor& alpha_softmax,
+                                        const std::vector<Tensor>& node_betas, bool training,
+                                        Generator* channel_gen) {
   BNAS_CHECK(alpha_softmax.ndim() == 2 && alpha_softmax.size(0) == kCellEdges &&
                  alpha_softmax.size(1) == kNumPrimitives,
              "a search cell needs ", kCellEdges, " x ", kNumPrimitives, " op weights, got ",
              alpha_softmax.shape().str());
   BNAS_CHECK(node_betas.empty() || static_cast<int>(node_betas.size()) == kCellSteps,
              "a search cell needs one edge-weight vector per node or none");
-  std::vector<Tensor> states{preprocess0->forward(s0_in, training), preprocess1->forward(s1_in, training)};
+  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, r0, training),
+                             nas::forward_relu_applied(*preprocess1, r1, training)};
   const int cs = node_channels / k;
   std::vector<int32_t> sel;
   for (int j = 0; j < kCellSteps; ++j) {
@@ -97,7 +110,13 @@ EvalCell::EvalCell(const std::vector<GenotypeEdge>& ent, const std::vector<int>&
 }
 
 Tensor EvalCell::forward(const Tensor& s0, const Tensor& s1, bool training, double drop_prob, Generator& drop_gen) {
-  std::vector<Tensor> states{preprocess0->forward(s0, training), preprocess1->forward(s1, training)};
+  return forward_relu_applied(ops::relu(s0), ops::relu(s1), training, drop_prob, drop_gen);
+}
+
+Tensor EvalCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, bool training, double drop_prob,
+                                      Generator& drop_gen) {
+  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, r0, training),
+                             nas::forward_relu_applied(*preprocess1, r1, training)};
   const size_t steps = entries.size() / 2;
   for (size_t j = 0; j < steps; ++j) {
     Tensor h[2];

@@ -30,6 +30,10 @@ class SearchCell : public Module {
   // edge normalisation). channel_gen: draws a random channel subset per edge (nullptr: fixed).
   Tensor forward(const Tensor& s0, const Tensor& s1, const Tensor& alpha_softmax,
                  const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen);
+  // The same from relu(s0), relu(s1) (both preprocessings start with a ReLU; a network that
+  // feeds one state to several consumers computes, and keeps for backward, its ReLU once).
+  Tensor forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, const Tensor& alpha_softmax,
+                              const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen);
 
   const bool reduction;
   const int node_channels, k;
@@ -45,6 +49,8 @@ class EvalCell : public Module {
 
   // Drop-path (drawn from drop_gen) on every non-identity op when training and drop_prob > 0.
   Tensor forward(const Tensor& s0, const Tensor& s1, bool training, double drop_prob, Generator& drop_gen);
+  Tensor forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, bool training, double drop_prob,
+                              Generator& drop_gen);  // see SearchCell
 
   int multiplier() const { return static_cast<int>(concat.size()); }
 
@@ -54,6 +60,9 @@ class EvalCell : public Module {
   std::unique_ptr<Op> preprocess0, preprocess1;
   std::vector<std::unique_ptr<Op>> ops;  // _ops.0 .. _ops.7
 };
+
+// op->forward(x) given relu(x), for the ops that start with a ReLU (ReLUConvBN, FactorizedReduce).
+Tensor forward_relu_applied(Op& op, const Tensor& relu_x, bool training);
 
 // The per-node softmax of a cell's beta ([kCellEdges]): slices [0:2], [2:5], [5:9], [9:14].
 std::vector<Tensor> node_softmax(const Tensor& beta);

@@ -106,29 +106,34 @@ Tensor EvalNetwork::forward(const Tensor& images, bool training) {
   auto note = [this](const std::string& name, const Tensor& t) {
     if (trace) trace(name, t);
   };
-  Tensor s0, s1;
+  // As in the supernet, the forward carries r0, r1 = relu(s0), relu(s1): every consumer of a
+  // state starts with a ReLU, computed (and kept for backward) once.
+  Tensor r0, r1;
   if (stem1) {
-    s0 = stem->forward(images, training);
-    s1 = stem1->forward(s0, training);
+    const Tensor s0 = stem->forward(images, training);
     note("stem0", s0);
+    r0 = ops::relu(s0);
+    const Tensor s1 = static_cast<ImageNetStem1&>(*stem1).forward_relu_applied(r0, training);
     note("stem1", s1);
+    r1 = ops::relu(s1);
   } else {
-    s0 = s1 = stem->forward(images, training);
-    note("stem", s1);
+    const Tensor s = stem->forward(images, training);
+    note("stem", s);
+    r0 = r1 = ops::relu(s);
   }
   std::vector<Tensor> gap, en;
   size_t rg = 0, re = 0, tap = 0;
   for (size_t i = 0; i < conv_cells.size(); ++i) {
-    Tensor out = conv_cells[i]->forward(s0, s1, training, drop_prob_, drop_gen_);
-    s0 = s1;
-    s1 = out;
-    note("conv_cell." + std::to_string(i), s1);
+    const Tensor out = conv_cells[i]->forward_relu_applied(r0, r1, training, drop_prob_, drop_gen_);
+    note("conv_cell." + std::to_string(i), out);
+    r0 = r1;
+    r1 = ops::relu(out);
     if (contains(broad_cells_, static_cast<int>(i) + 1)) {
-      gap.push_back(restricted_convs_gap[tap]->forward(s1, training));
+      gap.push_back(restricted_convs_gap[tap]->forward_relu_applied(r1, training));
       for (size_t t = 0; t + 1 < gap.size(); ++t) gap[t] = reduction_convs_gap[rg++]->forward(gap[t], training);
     }
     if (contains(broad_cells_, static_cast<int>(i))) {
-      en.push_back(restricted_convs_en[tap]->forward(s1, training));
+      en.push_back(restricted_convs_en[tap]->forward_relu_applied(r1, training));
       for (size_t t = 0; t + 1 < en.size(); ++t) en[t] = reduction_convs_en[re++]->forward(en[t], training);
       if (static_cast<int>(i) == broad_cells_.back())
         for (Tensor& gt : gap) gt = reduction_convs_gap[rg++]->forward(gt, training);
@@ -140,12 +145,12 @@ Tensor EvalNetwork::forward(const Tensor& images, bool training) {
 
   std::vector<Tensor> head = gap;
   for (size_t j = 0; j < en_cells.size(); ++j) {
-    Tensor out = j == 0 ? en_cells[j]->forward(en[0], en[1], training, drop_prob_, drop_gen_)
-                        : en_cells[j]->forward(s0, s1, training, drop_prob_, drop_gen_);
-    s0 = s1;
-    s1 = out;
-    note("en_cell." + std::to_string(j), s1);
-    head.push_back(restricted_ens_gap[j]->forward(s1, training));
+    const Tensor out = j == 0 ? en_cells[j]->forward(en[0], en[1], training, drop_prob_, drop_gen_)
+                              : en_cells[j]->forward_relu_applied(r0, r1, training, drop_prob_, drop_gen_);
+    note("en_cell." + std::to_string(j), out);
+    r0 = r1;
+    r1 = ops::relu(out);
+    head.push_back(restricted_ens_gap[j]->forward_relu_applied(r1, training));
     note("en_output." + std::to_string(j), head.back());
   }
   const Tensor cat = ops::concat_channels(head);

@@ -79,8 +79,10 @@ ReLUConvBN::ReLUConvBN(int cin, int cout, int kernel, int stride, int padding, b
   register_module("op.2", bn.get());
 }
 
-Tensor ReLUConvBN::forward(const Tensor& x, bool training) {
-  return bn->forward(conv->forward(ops::relu(x), training), training);
+Tensor ReLUConvBN::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+
+Tensor ReLUConvBN::forward_relu_applied(const Tensor& relu_x, bool training) {
+  return bn->forward(conv->forward(relu_x, training), training);
 }
 
 DilConv::DilConv(int cin, int cout, int kernel, int stride, int padding, int dilation, bool affine,

@@ -51,6 +51,7 @@ class ReLUConvBN : public Op {
  public:
   ReLUConvBN(int cin, int cout, int kernel, int stride, int padding, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
   std::unique_ptr<Conv2d> conv;
   std::unique_ptr<BatchNorm2d> bn;
 };

@@ -3,12 +3,14 @@
 // names, drop-path behaviour, the ImageNet and one-channel variants.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 #include "nas/eval_network.h"
 
@@ -163,6 +165,22 @@ TEST(EvalNetwork, OneChannelTransferNetwork) {
   EXPECT_EQ(s.at("conv_cell.2"), Shape({2, 64, 14, 14}));
   EXPECT_EQ(s.at("concat"), Shape({2, 8 + 16 + 32 + 128, 7, 7}));
   EXPECT_THROW(net.forward(random_images(2, 3, 28, 5), true), Error);
+}
+
+TEST(EvalNetwork, ActivationBytesPerImage) {
+  EvalNetwork net(published_genotype("BNASv2_PC_cifar_v1"), cifar(48));
+  const Tensor x = random_images(2, 3, 32, 6);
+  const size_t before = memory_stats(Device::cpu()).current;
+  double mib;
+  {
+    const Tensor loss = ops::cross_entropy(net.forward(x, true), Tensor::from_ints({1, 2}, {2}));
+    mib = static_cast<double>(memory_stats(Device::cpu()).current - before) / 2 / (1024.0 * 1024.0);
+  }
+  std::printf("activation memory kept for backward per 32x32 image (float32): BNASv2_PC_cifar_v1 evaluation "
+              "network C = 48, %.2f MiB\n", mib);
+  RecordProperty("eval_c48_mib_per_image", std::to_string(mib));
+  EXPECT_GT(mib, 0.0);
+  EXPECT_EQ(memory_stats(Device::cpu()).current, before);
 }
 
 TEST(EvalNetwork, RejectsBadConfigurations) {
