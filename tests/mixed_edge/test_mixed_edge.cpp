@@ -5,6 +5,8 @@
 // differences and the PyTorch golden tests are the harness cases of tests/ops/cases_mixed_edge.cpp.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "engine/check.h"
@@ -138,6 +140,31 @@ TEST(MixedEdge, NoGradModeStillUpdatesRunningStats) {
     EXPECT_EQ(a.running[q].to_doubles(), b.running[q].to_doubles());
     EXPECT_NE(a.running[q].to_doubles(), p.running[q]) << "running stat " << q << " was not updated";
   }
+}
+
+TEST(MixedEdge, CpuResultsDoNotDependOnThreadCount) {
+  EdgeConfig c;
+  c.N = 3, c.C = 16, c.H = c.W = 12, c.random = true, c.stride = 2;
+  const EdgeProblem p = EdgeProblem::make(c, 13);
+  std::vector<std::vector<double>> runs;
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 3}) {
+    omp_set_num_threads(threads);
+    EdgeTensors t(p, DType::F32, Device::cpu());
+    const Tensor y = fused_edge(t, c, t.x);
+    std::vector<double> all = y.to_doubles();
+    for (const Tensor& g : grad(y, t.leaves(), t.gy)) {
+      const std::vector<double> v = g.to_doubles();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    for (const Tensor& r : t.running) {
+      const std::vector<double> v = r.to_doubles();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    runs.push_back(all);
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(runs[0], runs[1]);
 }
 
 TEST(SelectChannels, SliceViewMatchesNarrowGather) {
