@@ -1,0 +1,151 @@
+// Training an evaluation network from scratch (BNAS-V2.md section 7).
+//
+// Per epoch: the weight learning rate from the cosine schedule (optional linear warm-up), the
+// drop-path probability drop_path * epoch / epochs, then one pass over the training loader:
+// SGD (momentum, weight decay added to the gradient) on cross-entropy with optional label
+// smoothing, gradient-norm clipping. Augmentation (crop, flip, cutout) belongs to the loader.
+// After the pass, the whole test split in evaluation mode (BN running statistics). Running sums
+// stay on the device and are read at log intervals and epoch ends only.
+//
+// Reported accuracy: the FINAL test accuracy (after the last epoch) is the result. The best
+// accuracy over epochs is kept too, but it selects on the test set, so it is reported as
+// best_test_acc_selected_on_test and must not be quoted as the result.
+//
+// Checkpoints (train.safetensors in checkpoint_dir, every checkpoint_every epochs, written
+// atomically): the model's state_dict ("model.<name>"), the optimizer state ("opt.<name>"), and
+// as metadata the next epoch, the global step, the drop-path generator offset, the training
+// loader's (epoch, position), the elapsed time, the config and the epoch records so far.
+// resume(dir) restores all of it; on the CPU a resumed run ends bit-identical to an
+// uninterrupted one.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "engine/optim.h"
+#include "nas/eval_network.h"
+
+namespace bnas::nas {
+
+struct TrainConfig {
+  // Network (used by whoever builds the EvalNetwork).
+  int channels = 48;
+  int layers = 6;
+  int en_layers = 2;
+  // Schedule and regularisation.
+  int epochs = 600;
+  int batch = 128;
+  double lr = 0.025, lr_min = 0;
+  int warmup_epochs = 0;
+  double momentum = 0.9, weight_decay = 3e-4, grad_clip = 5;
+  double drop_path = 0.3;         // maximum drop-path probability (ramped over the epochs)
+  double label_smoothing = 0;     // 0.1 for ImageNet
+  int cutout = 16;                // cutout length for the training loader (0: off)
+  // Bookkeeping.
+  uint64_t seed = 0;
+  int log_interval = 50;          // steps between progress callbacks (0: epoch ends only)
+  int checkpoint_every = 1;       // epochs (0: never)
+  std::string checkpoint_dir;     // empty: no checkpoints
+
+  // "cifar10" (C 48, 600 epochs, cutout 16, drop-path 0.3), "cifar100" (same), "imagenet"
+  // (C 44, 250 epochs, batch 256, lr 0.1, wd 3e-5, label smoothing 0.1, no cutout, no drop-path),
+  // "mnist" / "fashion-mnist" (the transfer setting: C 36, 600 epochs of the CIFAR recipe,
+  // no cutout; the inputs are 1 x 28 x 28). Throws listing the names otherwise.
+  static TrainConfig defaults_for(const std::string& dataset);
+  // Throws a sentence naming the first bad setting.
+  void validate() const;
+};
+
+nlohmann::json to_json(const TrainConfig& c);
+// Missing keys keep the values of `base`; unknown keys are an error naming them.
+TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig base = TrainConfig{});
+
+struct TrainData {
+  data::Loader* train = nullptr;
+  data::Loader* test = nullptr;  // walked once per epoch in evaluation mode; may be null
+};
+
+// A progress point within an epoch (every log_interval steps).
+struct TrainProgress {
+  int epoch = 0;
+  int64_t step_in_epoch = 0;  // steps done in this epoch
+  int64_t steps_per_epoch = 0;
+  int64_t global_step = 0;
+  double train_loss = 0, train_acc = 0;  // running over this epoch so far
+  double lr = 0;
+  double elapsed_s = 0;
+};
+
+struct TrainEpochRecord {
+  int epoch = 0;  // 0-based
+  int epochs = 0;
+  double train_loss = 0, train_acc = 0;
+  double test_loss = -1, test_acc = -1;  // -1: no test loader
+  double best_test_acc = -1;             // selected on the test set: secondary figure only
+  int best_epoch = -1;
+  double lr = 0, drop_prob = 0;
+  double images_per_s = 0;
+  size_t peak_memory = 0;
+  double elapsed_s = 0, eta_s = 0;
+};
+nlohmann::json to_json(const TrainEpochRecord& r);
+TrainEpochRecord train_record_from_json(const nlohmann::json& j);
+
+struct TrainResult {
+  double final_test_acc = -1, final_test_loss = -1;
+  double best_test_acc_selected_on_test = -1;
+  int best_epoch = -1;
+  int epochs_done = 0;
+  double elapsed_s = 0;
+};
+nlohmann::json to_json(const TrainResult& r);
+
+class Trainer {
+ public:
+  // The loaders must yield batches on the network's device.
+  Trainer(EvalNetwork& net, TrainData data, const TrainConfig& config);
+
+  std::function<void(const TrainProgress&)> on_progress;  // every log_interval steps
+  std::function<void(const TrainEpochRecord&)> on_epoch;   // after each epoch (before its checkpoint)
+
+  // Runs epochs until `until_epoch` (exclusive; -1: all) and returns the result so far.
+  TrainResult run(int until_epoch = -1);
+  // One training step on a batch (learning rate and drop-path set by begin_epoch).
+  void step(const data::Batch& batch);
+  double begin_epoch(int epoch);
+  // Mean loss and accuracy of the network (evaluation mode) over one pass of `loader`.
+  std::pair<double, double> evaluate(data::Loader& loader);
+
+  void save_checkpoint(const std::string& dir) const;
+  // Restores a checkpoint written by save_checkpoint with the same config (seed, batch, epochs,
+  // network); run() then continues with the next epoch.
+  void resume(const std::string& dir);
+
+  int epoch() const { return epoch_; }
+  int64_t global_step() const { return global_step_; }
+  const std::vector<TrainEpochRecord>& records() const { return records_; }
+  TrainResult result() const;
+  SGD& optimizer() { return *opt_; }
+  int64_t parameter_count() const;
+
+  static constexpr const char* kCheckpointFile = "train.safetensors";
+
+ private:
+  EvalNetwork& net_;
+  TrainData data_;
+  TrainConfig cfg_;
+  std::vector<Tensor> weights_;
+  std::unique_ptr<SGD> opt_;
+  Tensor loss_sum_, correct_sum_;
+  int64_t seen_ = 0;
+  int epoch_ = 0;
+  int64_t global_step_ = 0;
+  double elapsed_before_ = 0;
+  std::vector<TrainEpochRecord> records_;
+};
+
+}  // namespace bnas::nas
