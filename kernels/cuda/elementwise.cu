@@ -12,6 +12,11 @@ __global__ void relu_bwd_k(const float* y, const float* gy, float* gx, int64_t n
 __global__ void axpby_k(float a, const float* x, float b, const float* y, float* out, int64_t n) {
   BNAS_GRID_STRIDE(i, n) out[i] = kernels::axpby(a, x[i], b, y[i]);
 }
+__global__ void add_scaled_k(const float* x, const float* coef, float alpha, bool inverse, float* y,
+                             int64_t n) {
+  const float f = coef_factor(coef[0], alpha, inverse);
+  BNAS_GRID_STRIDE(i, n) y[i] += f * x[i];
+}
 }  // namespace
 
 void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
@@ -24,6 +29,11 @@ void relu_backward(const float* y, const float* gy, float* gx, int64_t n, cudaSt
 }
 void axpby(float a, const float* x, float b, const float* y, float* out, int64_t n, cudaStream_t s) {
   axpby_k<<<blocks_for(n), kThreads, 0, s>>>(a, x, b, y, out, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void add_scaled(const float* x, const float* coef, float alpha, bool inverse, float* y, int64_t n,
+                cudaStream_t s) {
+  add_scaled_k<<<blocks_for(n), kThreads, 0, s>>>(x, coef, alpha, inverse, y, n);
   CUDA_CHECK(cudaGetLastError());
 }
 }  // namespace bnas::kernels::cuda

@@ -1,0 +1,137 @@
+#include "nas/architect.h"
+
+#include <string>
+
+#include "engine/autograd.h"
+#include "engine/check.h"
+#include "engine/ops.h"
+
+namespace bnas::nas {
+
+namespace {
+bool contains(const std::vector<Tensor>& ts, const Tensor& t) {
+  for (const Tensor& x : ts)
+    if (x.same_as(t) || (x.raw() == t.raw() && x.shape() == t.shape())) return true;
+  return false;
+}
+}  // namespace
+
+Architect::Architect(SearchModel& model, const ArchitectOptions& options, const SGD* weight_optimizer)
+    : model_(model), options_(options), wopt_(weight_optimizer) {
+  for (const auto& [name, t] : model.arch_parameters()) arch_.push_back(t);
+  BNAS_CHECK(!arch_.empty(), "the model has no architecture parameters to search");
+  AdamOptions ao;
+  ao.lr = options.lr;
+  ao.beta1 = options.beta1;
+  ao.beta2 = options.beta2;
+  ao.eps = options.eps;
+  ao.weight_decay = options.weight_decay;
+  opt_ = std::make_unique<Adam>(arch_, ao);
+  BNAS_CHECK(options.fd_radius > 0, "the finite-difference radius must be positive, got ", options.fd_radius);
+  if (!options.unrolled) return;
+
+  BNAS_CHECK(wopt_ != nullptr, "the unrolled (second-order) architecture step needs the weight optimizer");
+  weights_ = model.weights();
+  const auto& wp = wopt_->params();
+  BNAS_CHECK(wp.size() == weights_.size(), "the weight optimizer holds ", wp.size(),
+             " tensors but the model has ", weights_.size(), " weights");
+  for (size_t i = 0; i < wp.size(); ++i)
+    BNAS_CHECK(wp[i].raw() == weights_[i].raw(), "the weight optimizer's tensor ", i,
+               " is not the model's weight ", i, " (they must be the same tensors, in order)");
+  if (wopt_->options().momentum != 0) {
+    std::vector<Tensor> m(weights_.size());
+    for (const auto& [name, t] : wopt_->state())
+      if (name.rfind("momentum.", 0) == 0) m.at(std::stoul(name.substr(9))) = t;
+    for (size_t i = 0; i < m.size(); ++i)
+      BNAS_CHECK(m[i].defined(), "the weight optimizer has no momentum buffer for weight ", i);
+    momentum_ = std::move(m);
+  }
+  for (const Tensor& w : weights_) w_backup_.push_back(Tensor::empty(w.shape(), w.dtype(), w.device()));
+  for (const auto& [name, t] : model.state_dict())
+    if (!contains(weights_, t) && (t.dtype() == DType::F32 || t.dtype() == DType::F64)) {
+      buffers_.push_back(t);
+      buf_backup_.push_back(Tensor::empty(t.shape(), t.dtype(), t.device()));
+    }
+}
+
+Tensor Architect::loss(const data::Batch& b) {
+  return ops::cross_entropy(model_.forward(b.images, true), b.labels);
+}
+
+void Architect::compute_gradient(const data::Batch& train, const data::Batch& valid, double xi,
+                                 double val_loss_scale) {
+  if (options_.unrolled)
+    unrolled(train, valid, xi, val_loss_scale);
+  else
+    first_order(valid, val_loss_scale);
+}
+
+void Architect::first_order(const data::Batch& valid, double scale) {
+  opt_->zero_grad();
+  const Tensor l = loss(valid);
+  last_val_loss_ = l.detach();
+  backward(scale == 1.0 ? l : ops::scale(l, scale), arch_);
+}
+
+void Architect::unrolled(const data::Batch& train, const data::Batch& valid, double xi, double scale) {
+  // The in-place updates below (copy_, add_, add_scaled_) are never recorded by autograd.
+  const size_t nw = weights_.size(), na = arch_.size();
+  const double mu = wopt_->options().momentum, lambda = wopt_->options().weight_decay;
+  const double r = options_.fd_radius;
+
+  // w' = w - xi (mu m + grad_w L_train(w) + lambda w), in place, from a backup of w.
+  const std::vector<Tensor> gw = grad(loss(train), weights_);
+  for (size_t i = 0; i < nw; ++i) {
+    w_backup_[i].copy_(weights_[i]);
+    Tensor w = weights_[i];
+    if (!momentum_.empty()) ops::add_(w, momentum_[i], -xi * mu);
+    ops::add_(w, gw[i], -xi);
+    if (lambda != 0) ops::add_(w, w_backup_[i], -xi * lambda);
+  }
+  for (size_t i = 0; i < buffers_.size(); ++i) buf_backup_[i].copy_(buffers_[i]);
+
+  // dalpha = grad_alpha L_val(w'), v = grad_w' L_val(w'), in one backward.
+  std::vector<Tensor> leaves = arch_;
+  leaves.insert(leaves.end(), weights_.begin(), weights_.end());
+  const Tensor lv = loss(valid);
+  last_val_loss_ = lv.detach();
+  const std::vector<Tensor> g = grad(scale == 1.0 ? lv : ops::scale(lv, scale), leaves);
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    Tensor b = buffers_[i];
+    b.copy_(buf_backup_[i]);
+  }
+  const std::vector<Tensor> v(g.begin() + static_cast<std::ptrdiff_t>(na), g.end());
+  const Tensor vnorm = global_norm(v);  // [1] on the device, never read back
+
+  // grad_alpha L_train at w + sign * eps * v, eps = r / ||v|| (nothing added when v == 0).
+  auto arch_grad_at = [&](double sign) {
+    for (size_t i = 0; i < nw; ++i) {
+      Tensor w = weights_[i];
+      w.copy_(w_backup_[i]);
+      ops::add_inv_scaled_(w, v[i], vnorm, sign * r);
+    }
+    return grad(loss(train), arch_);
+  };
+  const std::vector<Tensor> gp = arch_grad_at(+1.0);
+  const std::vector<Tensor> gn = arch_grad_at(-1.0);
+  for (size_t i = 0; i < nw; ++i) {
+    Tensor w = weights_[i];
+    w.copy_(w_backup_[i]);
+  }
+
+  // g = dalpha - xi (gp - gn) / (2 eps) = dalpha - xi ||v|| / (2 r) (gp - gn).
+  const std::vector<Tensor>& ga = opt_->grads();
+  for (size_t j = 0; j < na; ++j) {
+    Tensor out = ga[j];
+    out.copy_(g[j]);
+    ops::add_scaled_(out, gp[j], vnorm, -xi / (2 * r));
+    ops::add_scaled_(out, gn[j], vnorm, xi / (2 * r));
+  }
+}
+
+void Architect::apply() {
+  if (options_.grad_clip > 0) opt_->clip_grad_norm(options_.grad_clip);
+  opt_->step();
+}
+
+}  // namespace bnas::nas

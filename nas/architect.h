@@ -1,0 +1,86 @@
+// Architect: the architecture step of BNAS-v2's bilevel search (BNAS-V2.md section 6), Adam on
+// alpha/beta (betas 0.5, 0.999, eps 1e-8, L2 weight decay 1e-3).
+//
+// First order: the gradient of L_val(w, alpha) with respect to the architecture parameters only
+// (autograd evaluates no weight gradient).
+//
+// Second order (unrolled, DARTS): with xi the current weight learning rate, m the weight SGD's
+// momentum buffer, mu its momentum and lambda its weight decay,
+//   w' = w - xi (mu m + grad_w L_train(w, alpha) + lambda w)
+//   v  = grad_w' L_val(w', alpha),   eps = r / ||v||  (r = 0.01),   w+- = w +- eps v
+//   g  = grad_alpha L_val(w', alpha) - xi (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps)
+// The model is not copied: its weight tensors are overwritten in place (w', then w+, then w-)
+// from one backup of w taken at the start of the step, and restored from it at the end. BN
+// running statistics are backed up around the forward at w' (the reference evaluates w' on a
+// copy of the model, whose statistics it discards; its other forwards update the model's own).
+// Nothing waits for the device: ||v|| is a device scalar (global_norm), and eps enters through
+// ops::add_inv_scaled_ / add_scaled_ (1 / eps = ||v|| / r), so the step stays graph-capturable.
+// The finite-difference quotient uses the ORIGINAL w (as DARTS does), not w'.
+//
+// Confident learning rate: the caller sets the rate (ConfidentLr::arch_lr) with set_lr each
+// epoch; in the reference's unrolled mode it passes val_loss_scale = c(e) instead, which
+// multiplies L_val before differentiation (in both orders).
+//
+// The step is split in two so that a data-parallel search can average the architecture
+// gradient between them: compute_gradient() fills optimizer().grads(); apply() clips (optional)
+// and steps Adam.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "data/loader.h"
+#include "engine/optim.h"
+#include "nas/search_model.h"
+
+namespace bnas::nas {
+
+struct ArchitectOptions {
+  double lr = 3e-4;
+  double beta1 = 0.5, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 1e-3;
+  bool unrolled = false;   // second order
+  double grad_clip = 0;    // clip the architecture gradient's global norm (0: off)
+  double fd_radius = 0.01; // r in eps = r / ||v||
+};
+
+class Architect {
+ public:
+  // weight_optimizer: the SGD over model.weights() (same tensors, same order); its momentum,
+  // weight decay and momentum buffers define the virtual step. Needed only when unrolled.
+  Architect(SearchModel& model, const ArchitectOptions& options, const SGD* weight_optimizer = nullptr);
+
+  // Fills optimizer().grads() with the architecture gradient for this pair of batches. xi: the
+  // weight learning rate of the virtual step (unrolled only).
+  void compute_gradient(const data::Batch& train, const data::Batch& valid, double xi,
+                        double val_loss_scale = 1.0);
+  // Optional gradient clipping, then one Adam step.
+  void apply();
+  void step(const data::Batch& train, const data::Batch& valid, double xi, double val_loss_scale = 1.0) {
+    compute_gradient(train, valid, xi, val_loss_scale);
+    apply();
+  }
+
+  void set_lr(double lr) { opt_->set_lr(lr); }
+  Adam& optimizer() { return *opt_; }
+  const Adam& optimizer() const { return *opt_; }
+  const std::vector<Tensor>& arch_tensors() const { return arch_; }
+  const ArchitectOptions& options() const { return options_; }
+  // The (unscaled) validation loss of the last compute_gradient, a [1] device tensor: at w for
+  // first order, at w' for second order.
+  const Tensor& last_val_loss() const { return last_val_loss_; }
+
+ private:
+  Tensor loss(const data::Batch& b);
+  void first_order(const data::Batch& valid, double scale);
+  void unrolled(const data::Batch& train, const data::Batch& valid, double xi, double scale);
+
+  SearchModel& model_;
+  ArchitectOptions options_;
+  const SGD* wopt_;
+  std::vector<Tensor> arch_, weights_, momentum_, buffers_;
+  std::vector<Tensor> w_backup_, buf_backup_;  // allocated once (stable addresses)
+  std::unique_ptr<Adam> opt_;
+  Tensor last_val_loss_;
+};
+
+}  // namespace bnas::nas

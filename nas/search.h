@@ -1,0 +1,202 @@
+// The BNAS-v2 search loop (BNAS-V2.md section 6): bilevel optimisation of a SearchModel's
+// weights (SGD) and architecture parameters (Architect), with the presets of the paper, per-epoch
+// structured records, and checkpoints that resume exactly.
+//
+// Each step: draw a training batch (one epoch of the training loader per search epoch) and a
+// validation batch (a persistent iterator over the validation half: it walks its own epochs and
+// is never recreated); from arch_start_epoch on, the architecture step; then the weight step
+// (SGD momentum 0.9, weight decay 3e-4, gradient clipping at 5, cosine learning rate per epoch
+// with optional linear warm-up). Gradients are averaged over data-parallel ranks at one place,
+// Search::reduce_gradients (ARCHITECTURE.md rule 8). Nothing in a step waits for the device:
+// running sums of the training loss and correct count stay on the device and are read at log
+// intervals.
+//
+// Per epoch, an EpochRecord (to_json gives one JSONL line): genotype, softmax(alpha) rows,
+// softmax(beta) per node, parameter-free ops per cell of the genotype, mean alpha entropy,
+// running train loss/accuracy, validation loss/accuracy (eval mode with BN running statistics
+// over the whole validation split), learning rates and confidence, images/s, peak memory,
+// elapsed time and ETA. The final genotype is derived after the last epoch.
+//
+// Checkpoints (every checkpoint_every epochs, in checkpoint_dir): one safetensors file
+// search.safetensors holding the model's state_dict ("model.<name>": weights and BN buffers),
+// the architecture parameters ("arch.<name>"), both optimizer states ("weight_opt.<name>",
+// "arch_opt.<name>"), and as metadata the next epoch, the global step, the model generator's
+// (seed, stream, offset), both loaders' (epoch, position), the elapsed time and the config.
+// The file is written atomically (temporary + rename), so the previous checkpoint stays in place
+// until the new one is complete; genotype.json beside it is a convenience copy. resume(dir)
+// restores all of it; on the CPU the resumed search ends bit-identical to an uninterrupted one.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "engine/comm.h"
+#include "engine/optim.h"
+#include "nas/architect.h"
+#include "nas/broad_network.h"
+#include "nas/confident_lr.h"
+#include "nas/search_model.h"
+
+namespace bnas::nas {
+
+struct SearchConfig {
+  std::string preset = "bnas-d";
+  // Search space / network (used by whoever constructs the model).
+  int channels = 16;    // C
+  int layers = 2;
+  int en_layers = 1;
+  int pc_k = 1;         // partial-channel proportion K (1: full channels)
+  bool edge_norm = false;
+  bool random_channels = false;  // PC-DARTS' random channel subsets instead of the first C/K
+  // Schedule.
+  int epochs = 50;
+  int batch = 256;
+  double lr = 0.025, lr_min = 0.001;
+  int warmup_epochs = 0;  // linear warm-up of the weight learning rate
+  double momentum = 0.9, weight_decay = 3e-4, grad_clip = 5;
+  // Architecture.
+  double arch_lr = 3e-4, arch_weight_decay = 1e-3, arch_beta1 = 0.5, arch_beta2 = 0.999;
+  double arch_grad_clip = 0;  // 0: off
+  int arch_start_epoch = 0;   // no architecture update before this epoch
+  bool unrolled = false;      // second order
+  ConfidentLr clr;
+  // Data and bookkeeping.
+  double train_portion = 0.5;  // first part trains w, the rest alpha
+  uint64_t seed = 2;
+  int log_interval = 50;       // steps between progress callbacks (0: epoch ends only)
+  int checkpoint_every = 1;    // epochs (0: never)
+  std::string checkpoint_dir;  // empty: no checkpoints
+
+  // "bnas-d", "bnas-v2-clr", "bnas-v2-pc", "imagenet"; throws listing them otherwise.
+  static SearchConfig preset_config(const std::string& name);
+  static const std::vector<std::string>& preset_names();
+  // Throws a sentence naming the first bad setting.
+  void validate() const;
+};
+
+nlohmann::json to_json(const SearchConfig& c);
+SearchConfig search_config_from_json(const nlohmann::json& j);  // missing keys keep defaults
+
+// The BroadSupernet a config searches (C, layers, en_layers, K, EN, channel selection; the
+// ImageNet stem for the imagenet preset), for `classes` classes on input_channels x
+// input_size x input_size images, its weights drawn from config.seed.
+SupernetConfig supernet_config(const SearchConfig& config, int classes, int input_channels, int input_size,
+                               Device device = Device::cpu(), DType dtype = DType::F32);
+
+// Both halves of the search data (required by run, save_checkpoint and resume; step alone works
+// without them, e.g. in benchmarks). train and valid are persistent loaders (their state is saved
+// in checkpoints); valid_eval walks the validation half once per epoch in evaluation mode (no
+// shuffling or augmentation needed; restored to the epoch's start each time) and may be null
+// (then no validation figures are recorded).
+struct SearchData {
+  data::Loader* train = nullptr;
+  data::Loader* valid = nullptr;
+  data::Loader* valid_eval = nullptr;
+};
+
+struct SearchInfo {
+  int64_t weight_parameters = 0;
+  int64_t arch_parameters = 0;
+  int64_t steps_per_epoch = 0;
+  size_t memory_after_first_step = 0;  // peak bytes on the model's device after the first step
+  std::string device;
+};
+
+struct ProgressRecord {
+  int epoch = 0;
+  int64_t step_in_epoch = 0;  // steps done in this epoch
+  int64_t steps_per_epoch = 0;
+  int64_t global_step = 0;
+  double train_loss = 0, train_acc = 0;  // running over this epoch so far
+  double lr = 0, arch_lr = 0;
+  double elapsed_s = 0;
+};
+
+struct ArchRows {
+  std::string name;                       // alpha_conv, beta_enh, ...
+  std::vector<std::vector<double>> rows;  // alpha: softmax per edge; beta: softmax per node
+};
+
+struct EpochRecord {
+  int epoch = 0;  // 0-based
+  int epochs = 0;
+  Genotype genotype;
+  std::vector<ArchRows> alpha_softmax;
+  std::vector<ArchRows> beta_softmax;
+  int param_free_normal = 0;  // parameter-free ops (pools, skip) in the convolution cell
+  int param_free_reduce = 0;  // ... and in the enhancement cell
+  double alpha_entropy = 0;   // mean entropy (nats) of the softmax(alpha) rows
+  double train_loss = 0, train_acc = 0;
+  double valid_loss = -1, valid_acc = -1;  // -1: no validation loader
+  double lr = 0, arch_lr = 0, confidence = 1;
+  bool arch_updated = false;  // epoch >= arch_start_epoch
+  double images_per_s = 0;
+  size_t peak_memory = 0;
+  double elapsed_s = 0, eta_s = 0;
+};
+nlohmann::json to_json(const EpochRecord& r);
+nlohmann::json to_json(const SearchInfo& i);
+// Parameter-free ops (max/avg pool, skip) among a cell's genotype entries.
+int count_param_free(const std::vector<GenotypeEdge>& cell);
+
+class Search {
+ public:
+  // The loaders must yield batches on the model's device. comm: null for a single rank.
+  Search(SearchModel& model, SearchData data, const SearchConfig& config, Communicator* comm = nullptr);
+  ~Search();
+
+  std::function<void(const SearchInfo&)> on_start;        // after the first step of run()
+  std::function<void(const ProgressRecord&)> on_progress;  // every log_interval steps
+  std::function<void(const EpochRecord&)> on_epoch;        // after each epoch
+
+  // Runs epochs from the current one until `until_epoch` (exclusive; -1: config.epochs) and
+  // returns the genotype derived at the end.
+  Genotype run(int until_epoch = -1);
+  // One search step (architecture step when epoch >= arch_start_epoch, then weight step) on
+  // the given batches; learning rates must have been set (begin_epoch). For benchmarks.
+  void step(const data::Batch& train, const data::Batch& valid, int epoch);
+  // Sets the epoch's learning rates; returns the weight lr.
+  double begin_epoch(int epoch);
+
+  void save_checkpoint(const std::string& dir) const;
+  // Restores a checkpoint written by save_checkpoint for the same config (seed, batch, epochs
+  // and search space must agree); run() then continues with the next epoch.
+  void resume(const std::string& dir);
+
+  int epoch() const { return epoch_; }  // next epoch to run
+  int64_t global_step() const { return global_step_; }
+  const SearchInfo& info() const { return info_; }
+  const std::vector<EpochRecord>& records() const { return records_; }
+  Architect& architect() { return *architect_; }
+  SGD& weight_optimizer() { return *wopt_; }
+  // The step's data-parallel gradient average: the only call to the communicator in a step.
+  void reduce_gradients(const std::vector<Tensor>& grads);
+
+  static constexpr const char* kCheckpointFile = "search.safetensors";
+
+ private:
+  EpochRecord evaluate_epoch(int epoch, double train_seconds, int64_t images);
+
+  SearchModel& model_;
+  SearchData data_;
+  SearchConfig cfg_;
+  Communicator* comm_;
+  LocalCommunicator local_comm_;
+  std::vector<Tensor> weights_;
+  std::unique_ptr<SGD> wopt_;
+  std::unique_ptr<Architect> architect_;
+  Tensor loss_sum_, correct_sum_;  // device running sums over the epoch
+  int64_t seen_ = 0;               // images in the running sums (host count)
+  int epoch_ = 0;
+  int64_t global_step_ = 0;
+  double elapsed_before_ = 0;  // seconds spent before a resume
+  SearchInfo info_;
+  std::vector<EpochRecord> records_;
+};
+
+}  // namespace bnas::nas

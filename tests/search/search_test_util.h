@@ -1,0 +1,77 @@
+// Synthetic data and helpers shared by the search tests.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "engine/rng.h"
+#include "nas/search.h"
+#include "nas/tiny_supernet.h"
+
+namespace bnas::nas::testing {
+
+// n images of 3 x size x size in `classes` classes: class k brightens channel k % 3 in one of four
+// quadrants (k / 3 % 4), over uniform noise; learnable in a few dozen steps.
+inline data::ImageSet synthetic_set(int n, int classes, int size, uint64_t seed) {
+  data::ImageSet s;
+  s.n = n, s.c = 3, s.h = size, s.w = size, s.num_classes = classes;
+  Generator g(seed, RngStream::Test);
+  const std::vector<float> u = g.uniform(static_cast<uint64_t>(n) * 3 * size * size);
+  s.pixels.resize(u.size());
+  s.labels.resize(n);
+  const int half = size / 2;
+  for (int i = 0; i < n; ++i) {
+    const int k = i % classes;
+    s.labels[i] = k;
+    const int ch = k % 3, q = (k / 3) % 4;
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x) {
+          const size_t idx = ((static_cast<size_t>(i) * 3 + c) * size + y) * size + x;
+          float v = 100.0f * u[idx];
+          const bool in_q = (y < half) == (q < 2) && (x < half) == (q % 2 == 0);
+          if (c == ch && in_q) v += 150.0f;
+          s.pixels[idx] = static_cast<uint8_t>(v);
+        }
+  }
+  return s;
+}
+
+// The three loaders of a search over one synthetic set split in half.
+struct SearchLoaders {
+  std::unique_ptr<data::DeviceLoader> train, valid, valid_eval;
+  SearchData data() const { return {train.get(), valid.get(), valid_eval.get()}; }
+};
+
+inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t seed) {
+  auto dev = data::upload(set, Device::cpu());
+  data::CropAugment aug;
+  aug.mean = {0.3f, 0.3f, 0.3f};
+  aug.std = {0.3f, 0.3f, 0.3f};
+  data::LoaderOptions lo;
+  lo.batch_size = batch;
+  lo.shuffle = true;
+  lo.drop_last = true;
+  lo.seed = seed;
+  SearchLoaders l;
+  l.train = std::make_unique<data::DeviceLoader>(dev, data::split_range(set.n, 0, 0.5), aug, lo);
+  lo.seed = seed + 1;
+  l.valid = std::make_unique<data::DeviceLoader>(dev, data::split_range(set.n, 0.5, 1), aug, lo);
+  lo.shuffle = false;
+  lo.drop_last = false;
+  l.valid_eval = std::make_unique<data::DeviceLoader>(dev, data::split_range(set.n, 0.5, 1), aug, lo);
+  return l;
+}
+
+inline std::vector<double> flat(const NamedTensors& ts) {
+  std::vector<double> out;
+  for (const auto& [n, t] : ts) {
+    const auto v = t.to_doubles();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+}  // namespace bnas::nas::testing

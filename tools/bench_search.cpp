@@ -1,0 +1,195 @@
+// bnas_bench_search: seconds per BNAS-v2 search step (architecture step + weight step, as
+// nas::Search::step runs it) on the CIFAR search network (BroadSupernet, C = 16, layers 2,
+// en_layers 1, 32x32 inputs, 10 classes), for first- and second-order architecture steps with
+// partial channels (K = 4 + edge normalisation, the bnas-v2-pc network) and full channels (the
+// bnas-d / bnas-v2-clr network), with the peak device memory of the step.
+//
+// One line per configuration as key=value pairs, or a JSON array with --json.
+//   bnas_bench_search [--device cpu|cuda|all] [--batch N]... [--steps N] [--warmup N]
+//                     [--channels C] [--filter SUBSTRING] [--json]
+// Batches: 256 and 512 on a GPU, 64 on the CPU, unless --batch is given (repeatable). Steps:
+// 1 untimed warm-up + 3 timed on a GPU, 0 + 1 on the CPU, unless given. The model and batches are
+// random (the step's cost does not depend on the data); a configuration that runs out of memory
+// prints error=... and the others still run.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/device.h"
+#include "engine/memory.h"
+#include "engine/rng.h"
+#include "nas/broad_network.h"
+#include "nas/search.h"
+
+using namespace bnas;
+
+namespace {
+
+struct Options {
+  std::string device = "all", filter;
+  std::vector<int> batches;
+  int steps = -1, warmup = -1, channels = 16;
+  bool json = false;
+};
+
+int usage(const char* msg) {
+  std::fprintf(stderr,
+               "bnas_bench_search: %s\nusage: bnas_bench_search [--device cpu|cuda|all] [--batch N]... "
+               "[--steps N] [--warmup N] [--channels C] [--filter SUBSTRING] [--json]\n",
+               msg);
+  return 2;
+}
+
+// The network a configuration searches: built by the library's constructor from the preset.
+std::unique_ptr<nas::SearchModel> make_model(const nas::SearchConfig& c, Device d) {
+  return std::make_unique<nas::BroadSupernet>(nas::supernet_config(c, 10, 3, 32, d));
+}
+
+data::Batch random_batch(int n, Device d, uint64_t seed) {
+  Generator g(seed, RngStream::Test);
+  data::Batch b;
+  b.images = Tensor::from_vector(g.normal(static_cast<uint64_t>(n) * 3 * 32 * 32), Shape{n, 3, 32, 32},
+                                 DType::F32, d);
+  std::vector<int32_t> labels(n);
+  for (int i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(g.below(10));
+  b.labels = Tensor::from_ints(labels, Shape{n}, d);
+  return b;
+}
+
+nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool unrolled) {
+  nlohmann::ordered_json r = {{"bench", "search_step"},
+                      {"device", d.str()},
+                      {"channels", pc ? "pc" : "full"},
+                      {"order", unrolled ? "second" : "first"},
+                      {"batch", batch}};
+  try {
+    nas::SearchConfig c = nas::SearchConfig::preset_config(pc ? "bnas-v2-pc" : "bnas-d");
+    c.channels = o.channels;
+    c.unrolled = unrolled;
+    c.batch = batch;
+    c.arch_start_epoch = 0;
+    auto model = make_model(c, d);
+    nas::Search s(*model, nas::SearchData{}, c);
+    s.begin_epoch(0);
+    const data::Batch tb = random_batch(batch, d, 1), vb = random_batch(batch, d, 2);
+    const int warmup = o.warmup >= 0 ? o.warmup : (d.is_cuda() ? 1 : 0);
+    const int steps = o.steps > 0 ? o.steps : (d.is_cuda() ? 3 : 1);
+    synchronize(d);
+    reset_peak_memory(d);
+    const size_t base = memory_stats(d).current;
+    for (int i = 0; i < warmup; ++i) s.step(tb, vb, 0);
+    synchronize(d);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) s.step(tb, vb, 0);
+    synchronize(d);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
+    r["s_per_step"] = sec;
+    r["images_per_s"] = batch / sec;
+    r["steps"] = steps;
+    r["peak_mem_mb"] = static_cast<double>(memory_stats(d).peak) / 1e6;
+    r["model_mem_mb"] = static_cast<double>(base) / 1e6;
+    r["weight_params"] = s.info().weight_parameters;
+  } catch (const std::exception& e) {
+    r["error"] = e.what();
+  }
+  return r;
+}
+
+void print(const nlohmann::ordered_json& r, bool json, bool& first) {
+  if (json) {
+    std::printf("%s\n  %s", first ? "" : ",", r.dump().c_str());
+  } else {
+    std::string line;
+    for (auto it = r.begin(); it != r.end(); ++it) {
+      if (!line.empty()) line += ' ';
+      line += it.key() + "=";
+      if (it.value().is_string()) {
+        std::string v = it.value().get<std::string>();
+        std::replace(v.begin(), v.end(), ' ', '_');
+        line += v;
+      } else if (it.value().is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", it.value().get<double>());
+        line += buf;
+      } else {
+        line += it.value().dump();
+      }
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
+  first = false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--json") {
+      o.json = true;
+    } else if (a == "--device" || a == "--batch" || a == "--steps" || a == "--warmup" || a == "--channels" ||
+               a == "--filter") {
+      const char* v = value();
+      if (!v) return usage(("missing value after " + a).c_str());
+      if (a == "--device") o.device = v;
+      if (a == "--filter") o.filter = v;
+      const int n = std::atoi(v);
+      if (a == "--batch") {
+        if (n <= 0) return usage("--batch must be a positive integer");
+        o.batches.push_back(n);
+      }
+      if (a == "--steps") {
+        if (n <= 0) return usage("--steps must be a positive integer");
+        o.steps = n;
+      }
+      if (a == "--warmup") {
+        if (n < 0) return usage("--warmup must not be negative");
+        o.warmup = n;
+      }
+      if (a == "--channels") {
+        if (n <= 0 || n % 4 != 0) return usage("--channels must be a positive multiple of 4");
+        o.channels = n;
+      }
+    } else if (a == "--help" || a == "-h") {
+      usage("seconds per search step (architecture + weight step) on the CIFAR search network");
+      return 0;
+    } else {
+      return usage(("unknown argument " + a).c_str());
+    }
+  }
+  std::vector<Device> devices;
+  if (o.device == "cpu" || o.device == "all") devices.push_back(Device::cpu());
+  if (o.device == "cuda" || o.device == "all") {
+    if (cuda_available()) {
+      devices.push_back(Device::cuda(0));
+    } else if (o.device == "cuda") {
+      return usage("--device cuda was asked for but no GPU is available");
+    }
+  }
+  if (devices.empty()) return usage(("unknown device " + o.device).c_str());
+  // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 takes minutes).
+  if (o.device == "all" && devices.size() == 2) devices.erase(devices.begin());
+  bool first = true;
+  if (o.json) std::printf("[");
+  for (const Device& d : devices) {
+    std::vector<int> batches = o.batches;
+    if (batches.empty()) batches = d.is_cuda() ? std::vector<int>{256, 512} : std::vector<int>{64};
+    for (int b : batches)
+      for (bool pc : {true, false})
+        for (bool unrolled : {false, true}) {
+          const std::string tag = std::string(pc ? "pc" : "full") + (unrolled ? " second" : " first");
+          if (!o.filter.empty() && tag.find(o.filter) == std::string::npos) continue;
+          print(run(o, d, b, pc, unrolled), o.json, first);
+        }
+  }
+  if (o.json) std::printf("\n]\n");
+  return 0;
+}
