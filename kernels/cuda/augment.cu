@@ -1,6 +1,6 @@
 // Gather + crop/flip/cutout/normalise for the device-resident pipeline. Grid: x covers the
-// C * out_h * out_w elements of one image, y is the batch slot. Each thread recomputes its
-// image's draws (two Philox blocks, cheaper than a shared-memory round trip) and calls the same
+// C * out_h * out_w elements of one image, y is the batch slot. Thread 0 of each block draws the
+// image's crop, flip and cutout into shared memory; every thread then calls the same
 // per-element function as the CPU loop, so the results match bit for bit.
 #include "engine/cuda_check.h"
 #include "kernels/cuda/augment.cuh"
@@ -13,9 +13,11 @@ __global__ void augment_kernel(const uint8_t* images, const int32_t* labels, con
   const int plane = p.out_h * p.out_w;
   const int per_image = p.c * plane;
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  __shared__ CropDraw d;
+  if (threadIdx.x == 0) d = draw_crop_flip_cutout(p, k);
+  __syncthreads();
   if (e >= per_image) return;
   const int64_t idx = indices[k];
-  const CropDraw d = draw_crop_flip_cutout(p, k);
   const uint8_t* src = images + idx * p.c * p.h * p.w;
   const int ch = e / plane, y = (e % plane) / p.out_w, x = e % p.out_w;
   out[k * per_image + e] = crop_flip_cutout_at(p, d, src, ch, y, x);
