@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
+#include "data/idx.h"
 #include "data/loader.h"
 #include "data/pack.h"
 #include "data_fixtures.h"
@@ -143,6 +145,29 @@ TEST(DeviceLoader, NoShuffleKeepsOrderAndShardsSplitRanks) {
   const Batch b = loader.next_batch();
   EXPECT_EQ(b.labels.to_ints(), (std::vector<int32_t>{1, 3, 5, 7, 9, 1, 3, 5, 7, 9}));
   EXPECT_FLOAT_EQ(static_cast<float>(b.images.to_doubles()[0]), 1 / 255.0f);
+}
+
+// One epoch of the real Fashion-MNIST test split through the CPU pipeline: every class 1000
+// times, and the test transform's normalised pixels have mean ~0 and std ~1.
+TEST(DeviceLoader, RealFashionMnistTestEpoch) {
+  const ImageSet test = read_mnist("/usr/share/datasets/fashion-mnist", Split::Test);
+  LoaderOptions o;
+  o.batch_size = 500;
+  DeviceLoader loader(upload(test, Device::cpu()), split_range(test.n, 0, 1), CropAugment::fashion_mnist_test(), o);
+  std::vector<int> per_class(10, 0);
+  double sum = 0, sq = 0;
+  int64_t count = 0;
+  for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+    const Batch batch = loader.next_batch();
+    for (int32_t l : batch.labels.to_ints()) ++per_class[static_cast<size_t>(l)];
+    const float* x = batch.images.data<float>();
+    for (int64_t i = 0; i < batch.images.numel(); ++i) sum += x[i], sq += double{x[i]} * x[i];
+    count += batch.images.numel();
+  }
+  EXPECT_EQ(per_class, std::vector<int>(10, 1000));
+  const double mean = sum / count;
+  EXPECT_NEAR(mean, 0.0, 0.02);
+  EXPECT_NEAR(std::sqrt(sq / count - mean * mean), 1.0, 0.02);
 }
 
 TEST(DecodeLoader, WorkerCountDoesNotChangeBatchesAndStateResumes) {
