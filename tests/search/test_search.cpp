@@ -376,13 +376,13 @@ TEST(Architect, UnrolledStepRestoresTheWeights) {
 }
 
 TEST(Architect, FirstOrderScalesWithValLossInValLossMode) {
-  Fixture64 f(false, 1);
-  TinySupernet model(f.mo);
+  SmoothModel model(6);
+  const data::Batch tr = random_batch(21), va = random_batch(22);
   ArchitectOptions ao;
   Architect arch(model, ao);
-  arch.compute_gradient(f.train, f.valid, 0.1, 1.0);
+  arch.compute_gradient(tr, va, 0.1, 1.0);
   const auto g1 = testing::flat({{"a", arch.optimizer().grads()[0]}});
-  arch.compute_gradient(f.train, f.valid, 0.1, 0.25);
+  arch.compute_gradient(tr, va, 0.1, 0.25);
   const auto g2 = testing::flat({{"a", arch.optimizer().grads()[0]}});
   for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 0.25 * g1[i], 1e-15 + 1e-12 * std::fabs(g1[i]));
 }
@@ -402,7 +402,7 @@ SearchConfig tiny_config() {
 }
 
 TEST(Search, NoArchitectureUpdateBeforeTheStartEpoch) {
-  const auto set = testing::synthetic_set(32, 4, 8, 1);
+  const auto set = testing::synthetic_set(16, 4, 8, 1);  // one step of 8 per epoch
   auto loaders = testing::make_loaders(set, 8, 3);
   TinySupernetOptions mo;
   mo.channels = 4, mo.classes = 4, mo.seed = 1;
@@ -435,7 +435,7 @@ class CountingComm : public Communicator {
 };
 
 TEST(Search, GradientsGoThroughTheCommunicator) {
-  const auto set = testing::synthetic_set(32, 4, 8, 1);
+  const auto set = testing::synthetic_set(16, 4, 8, 1);  // one step of 8 per epoch
   auto loaders = testing::make_loaders(set, 8, 3);
   TinySupernetOptions mo;
   mo.channels = 4, mo.classes = 4, mo.seed = 1;
