@@ -15,7 +15,9 @@ class FolderSource : public EncodedSource {
   size_t size() const override { return index_.records.size(); }
   int32_t label(size_t i) const override { return index_.records[i].label; }
   const std::vector<std::string>& class_names() const override { return index_.class_names; }
-  std::vector<uint8_t> bytes(size_t i) const override { return read_file(index_.records[i].path); }
+  std::vector<uint8_t> bytes(size_t i) const override {
+    return read_file(index_.records[i].path, size_t{1} << 30);  // no real image is 1 GiB
+  }
   std::string name(size_t i) const override { return index_.records[i].path; }
 
  private:

@@ -16,7 +16,7 @@
 namespace bnas::data {
 namespace fs = std::filesystem;
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, size_t max_bytes) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   BNAS_CHECK(fs::exists(st), "file ", path, " does not exist.");
@@ -26,6 +26,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   BNAS_CHECK(size >= 0, "cannot read the size of ", path, ".");
+  BNAS_CHECK(static_cast<uint64_t>(size) <= max_bytes, path, " is ", size, " bytes, more than the ", max_bytes,
+             " this reader accepts.");
   in.seekg(0);
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   in.read(reinterpret_cast<char*>(bytes.data()), size);

@@ -10,7 +10,8 @@
 
 namespace bnas::data {
 
-std::vector<uint8_t> read_file(const std::string& path);
+// Refuses files larger than max_bytes (e.g. a multi-gigabyte file named .JPEG).
+std::vector<uint8_t> read_file(const std::string& path, size_t max_bytes = SIZE_MAX);
 
 // True when the bytes start with the gzip magic 1f 8b.
 bool is_gzip(const std::vector<uint8_t>& bytes);
