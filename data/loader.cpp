@@ -203,7 +203,7 @@ void DecodeLoader::stop() {
 std::shared_ptr<const std::vector<int32_t>> DecodeLoader::order_for(int64_t epoch) {
   for (const auto& [e, order] : orders_)
     if (e == epoch) return order;
-  auto order = std::make_shared<const std::vector<int32_t>>(cursor_.order(epoch));
+  auto order = std::make_shared<const std::vector<int32_t>>(jobs_.order(epoch));  // jobs_ is guarded by mu_
   if (orders_.size() >= 2) orders_.erase(orders_.begin());
   orders_.emplace_back(epoch, order);
   return order;
