@@ -178,6 +178,15 @@ class Progress {
   std::chrono::steady_clock::time_point last_time_;
 };
 
+// Says once, at the next progress point after a Ctrl-C, that the run stops at the epoch's end.
+void announce_interrupt(Progress& progress) {
+  static bool announced = false;
+  if (g_interrupts > 0 && !announced) {
+    announced = true;
+    progress.line("Ctrl-C: finishing this epoch, then writing a checkpoint (Ctrl-C again to stop at once)");
+  }
+}
+
 // ---- datasets ---------------------------------------------------------------------------------
 
 struct DatasetInfo {
@@ -648,6 +657,7 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
   };
   search.on_progress = [&](const nas::ProgressRecord& p) {
     progress.step(p, cfg.epochs);
+    announce_interrupt(progress);
     log.write({{"type", "step"}, {"epoch", p.epoch}, {"step", p.step_in_epoch}, {"steps", p.steps_per_epoch},
                {"global_step", p.global_step}, {"train_loss", p.train_loss}, {"train_acc", p.train_acc},
                {"lr", p.lr}, {"arch_lr", p.arch_lr}, {"elapsed_s", p.elapsed_s}});
@@ -670,7 +680,6 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
                   r.arch_lr, r.param_free_normal, r.param_free_reduce, fmt_duration(r.elapsed_s).c_str(),
                   fmt_duration(r.eta_s).c_str());
     progress.line(buf);
-    if (g_interrupts > 0) progress.line("Ctrl-C: stopping after this epoch's checkpoint");
   };
 
   SigintScope sigint;
@@ -874,6 +883,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
 
   trainer.on_progress = [&](const nas::TrainProgress& p) {
     progress.step(p, cfg.epochs);
+    announce_interrupt(progress);
     log.write({{"type", "step"}, {"epoch", p.epoch}, {"step", p.step_in_epoch}, {"steps", p.steps_per_epoch},
                {"global_step", p.global_step}, {"train_loss", p.train_loss}, {"train_acc", p.train_acc},
                {"lr", p.lr}, {"elapsed_s", p.elapsed_s}});
@@ -891,7 +901,6 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
                   r.epoch + 1, r.epochs, r.train_loss, 100 * r.train_acc, r.test_loss, 100 * r.test_acc, r.lr,
                   r.drop_prob, fmt_duration(r.elapsed_s).c_str(), fmt_duration(r.eta_s).c_str());
     progress.line(buf);
-    if (g_interrupts > 0) progress.line("Ctrl-C: stopping after this epoch's checkpoint");
   };
 
   SigintScope sigint;

@@ -30,11 +30,12 @@ pid_t spawn(const std::string& args, const std::string& log) {
 }
 
 // Waits until the run directory's log has an epoch record (so a checkpoint exists).
-bool wait_for_epoch(const std::string& dir, pid_t pid, double seconds) {
+bool wait_for_epoch(const std::string& dir, pid_t pid, double seconds,
+                    const std::string& checkpoint = "train.safetensors") {
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < seconds) {
     if (fs::exists(dir + "/log.jsonl") && slurp(dir + "/log.jsonl").find("\"type\":\"epoch\"") != std::string::npos &&
-        fs::exists(dir + "/checkpoints/train.safetensors"))
+        fs::exists(dir + "/checkpoints/" + checkpoint))
       return true;
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) return false;
@@ -93,4 +94,22 @@ TEST(CliSlow, CtrlCWritesACheckpointAndSaysHowToResume) {
   const Result r = run_cli("train --resume " + dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   expect_each_epoch_once(dir, 6);
+}
+
+TEST(CliSlow, SearchResumeAfterKill) {
+  const std::string data = write_tiny_mnist("search_kill", 40, 10);
+  const std::string dir = temp_dir("search_kill_run") + "/run";
+  const std::string args = "search mnist --data " + data + " --out " + dir +
+                           " --preset bnas-v2-pc --epochs 3 --arch-start-epoch 1 --channels 4 --batch 10 "
+                           "--log-interval 1 --threads 2";
+  const pid_t pid = spawn(args, dir + "_log");
+  ASSERT_TRUE(wait_for_epoch(dir, pid, 300, "search.safetensors")) << slurp(dir + "_log.err");
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const Result r = run_cli("search --resume " + dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_each_epoch_once(dir, 3);
+  EXPECT_TRUE(fs::exists(dir + "/genotype.json"));
+  EXPECT_TRUE(fs::exists(dir + "/genotypes/epoch_003.json"));
 }
