@@ -317,6 +317,22 @@ std::vector<int32_t> subset_indices(int64_t n, int64_t subset, uint64_t seed) {
   return out;
 }
 
+// The ImageNet search data (BNAS-V2.md section 6): per class, 10% of the images train w and
+// another 2.5% train alpha, drawn without replacement (disjoint) by a seeded shuffle per class.
+void imagenet_search_split(const data::EncodedSource& src, uint64_t seed, std::vector<int32_t>* w,
+                           std::vector<int32_t>* alpha) {
+  std::map<int32_t, std::vector<int32_t>> by_class;
+  for (size_t i = 0; i < src.size(); ++i) by_class[src.label(i)].push_back(static_cast<int32_t>(i));
+  Generator g(seed, RngStream::Split);
+  for (auto& [label, items] : by_class) {
+    const std::vector<uint32_t> perm = g.permutation(static_cast<uint32_t>(items.size()));
+    const size_t nw = items.size() / 10, na = items.size() / 40;
+    for (size_t k = 0; k < nw + na; ++k) (k < nw ? w : alpha)->push_back(items[perm[k]]);
+  }
+  std::sort(w->begin(), w->end());
+  std::sort(alpha->begin(), alpha->end());
+}
+
 // ---- device -----------------------------------------------------------------------------------
 
 Device pick_device(const std::string& flag, Progress* say) {
@@ -582,9 +598,16 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
   lo.drop_last = false;
   if (cc.dataset == "imagenet") {
     d.train_src = data::open_encoded((fs::path(data_dir) / "train").string());
-    const auto idx = subset_indices(static_cast<int64_t>(d.train_src->size()), cc.subset.value, cfg.seed);
-    const auto split = static_cast<size_t>(static_cast<double>(idx.size()) * cfg.train_portion);
-    std::vector<int32_t> ia(idx.begin(), idx.begin() + static_cast<long>(split)), ib(idx.begin() + static_cast<long>(split), idx.end());
+    std::vector<int32_t> ia, ib;
+    if (cc.subset.value > 0) {
+      const auto idx = subset_indices(static_cast<int64_t>(d.train_src->size()), cc.subset.value, cfg.seed);
+      const auto split = static_cast<size_t>(static_cast<double>(idx.size()) * cfg.train_portion);
+      ia.assign(idx.begin(), idx.begin() + static_cast<long>(split));
+      ib.assign(idx.begin() + static_cast<long>(split), idx.end());
+    } else {
+      imagenet_search_split(*d.train_src, cfg.seed, &ia, &ib);
+    }
+    BNAS_CHECK(!ia.empty() && !ib.empty(), "the ImageNet search subsets are empty (too few images per class)");
     d.n_a = static_cast<int64_t>(ia.size()), d.n_b = static_cast<int64_t>(ib.size());
     d.a = std::make_unique<data::DecodeLoader>(d.train_src, ia, data::ImageAugment::imagenet_train(), lo);
     data::LoaderOptions lv = lo;
