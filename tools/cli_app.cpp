@@ -148,9 +148,11 @@ class Progress {
     const double spent = p.elapsed_s - first_elapsed_;
     const double eta = done > 0 ? spent / static_cast<double>(done) * static_cast<double>(total - p.global_step) : -1;
     char buf[256];
-    std::snprintf(buf, sizeof buf, "epoch %d/%d  step %lld/%lld  %.0f img/s  loss %.4f  acc %.2f%%  ETA %s",
+    char rate[32] = "-";  // unknown until the second progress point
+    if (ips > 0) std::snprintf(rate, sizeof rate, "%.0f", ips);
+    std::snprintf(buf, sizeof buf, "epoch %d/%d  step %lld/%lld  %s img/s  loss %.4f  acc %.2f%%  ETA %s",
                   p.epoch + 1, epochs, static_cast<long long>(p.step_in_epoch),
-                  static_cast<long long>(p.steps_per_epoch), ips, p.train_loss, 100 * p.train_acc,
+                  static_cast<long long>(p.steps_per_epoch), rate, p.train_loss, 100 * p.train_acc,
                   fmt_duration(eta).c_str());
     if (tty_) {
       std::fprintf(stderr, "\r\033[K%s", buf);
