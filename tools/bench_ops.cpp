@@ -29,6 +29,7 @@ struct Bench {
   std::function<Tensor(const std::vector<Tensor>&)> fn;
   double flops = 0;  // per forward; 0 -> report bandwidth
   bool backward = true;
+  bool reads_inputs = true;  // false: the forward writes its output without reading (strided_zero)
 };
 
 struct Options {
@@ -108,7 +109,7 @@ std::vector<Bench> benches(int64_t N) {
   b.push_back({"narrow", "quarter_channels", {{N, 128, 16, 16}},
                [](const V& in) { return ops::narrow(in[0], 1, 0, 32); }});
   b.push_back({"channel_shuffle", "k4", {{N, 128, 16, 16}}, [](const V& in) { return ops::channel_shuffle(in[0], 4); }});
-  b.push_back({"strided_zero", "s2", {act}, [](const V& in) { return ops::strided_zero(in[0], 2); }});
+  b.push_back({"strided_zero", "s2", {act}, [](const V& in) { return ops::strided_zero(in[0], 2); }, 0, true, false});
   b.push_back({"drop_path", "p0.3", {act}, [](const V& in) {
                  Generator g(1, RngStream::DropPath);
                  return ops::drop_path(in[0], 0.3, g);
@@ -128,7 +129,7 @@ void run(const Bench& b, Device d, const Options& o, bool& first) {
   for (const Shape& s : b.inputs) {
     Tensor t = Tensor::from_vector(gen.normal(static_cast<uint64_t>(s.numel())), s, DType::F32, d);
     if (b.backward) t.set_requires_grad(true);
-    bytes += t.nbytes();
+    if (b.reads_inputs) bytes += t.nbytes();
     in.push_back(t);
   }
   Tensor out;
@@ -136,7 +137,14 @@ void run(const Bench& b, Device d, const Options& o, bool& first) {
     NoGradGuard ng;
     out = b.fn(in);
   }
-  bytes += out.nbytes();
+  // A view (narrow, reshape) moves no bytes: report its time only.
+  bool view = false;
+  for (const Tensor& t : in) {
+    const char* p = static_cast<const char*>(out.raw());
+    const char* q = static_cast<const char*>(t.raw());
+    view = view || (p >= q && p < q + t.nbytes());
+  }
+  bytes = view ? 0 : bytes + out.nbytes();
   const double fwd = time_it([&] { NoGradGuard ng; b.fn(in); }, d, o.min_time);
   double fwdbwd = 0;
   if (b.backward) {
@@ -146,7 +154,7 @@ void run(const Bench& b, Device d, const Options& o, bool& first) {
     fwdbwd = time_it([&] { grad(b.fn(in), leaves, seed); }, d, o.min_time);
   }
   const double rate = b.flops > 0 ? b.flops / fwd / 1e9 : static_cast<double>(bytes) / fwd / 1e9;
-  const char* unit = b.flops > 0 ? "gflops" : "gbps";
+  const char* unit = b.flops > 0 ? "gflops" : view ? "view_gbps" : "gbps";
   const std::string shape = shape_str(b.inputs);
   if (o.json) {
     std::printf("%s\n  {\"op\": \"%s\", \"case\": \"%s\", \"shape\": \"%s\", \"device\": \"%s\", \"fwd_ms\": %.4f, "
