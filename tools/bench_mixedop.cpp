@@ -29,6 +29,7 @@
 #include "engine/mixed_edge.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "tools/bench_util.h"
 
 using namespace bnas;
 
@@ -56,25 +57,6 @@ struct Options {
   bool json = false;
   double min_time = 0.3;
 };
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double time_it(const std::function<void()>& f, Device d, double min_time) {
-  f();
-  synchronize(d);
-  std::vector<double> t;
-  const double start = now_s();
-  while (t.size() < 3 || (now_s() - start < min_time && t.size() < 1000)) {
-    const double t0 = now_s();
-    f();
-    synchronize(d);
-    t.push_back(now_s() - t0);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 struct Problem {
   int64_t N, C, H, Cs, Ho;
@@ -222,10 +204,10 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
     probe = pb.fused();
   }
   const Tensor seed = Tensor::full(probe.shape(), 1.0, DType::F32, d);
-  const double f_fwd = time_it([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
-  const double u_fwd = time_it([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
-  const double f_all = time_it([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
-  const double u_all = time_it([&] { grad(pb.unfused(), leaves, seed); }, d, o.min_time);
+  const double f_fwd = bench::time_median([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
+  const double u_fwd = bench::time_median([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
+  const double f_all = bench::time_median([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
+  const double u_all = bench::time_median([&] { grad(pb.unfused(), leaves, seed); }, d, o.min_time);
   tot.f_fwd += s.count * f_fwd;
   tot.u_fwd += s.count * u_fwd;
   tot.f_all += s.count * f_all;
@@ -291,18 +273,9 @@ int main(int argc, char** argv) {
       return usage(("unknown argument " + a).c_str());
     }
   }
-  std::vector<Device> devices;
-  if (o.device == "cpu" || o.device == "all") devices.push_back(Device::cpu());
-  if (o.device == "cuda" || o.device == "all") {
-    if (cuda_available()) {
-      devices.push_back(Device::cuda(0));
-    } else if (o.device == "cuda") {
-      return usage("--device cuda was asked for but no GPU is available");
-    } else {
-      std::fprintf(stderr, "bnas_bench_mixedop: no GPU found; timing the CPU only\n");
-    }
-  }
-  if (devices.empty()) return usage(("unknown device " + o.device).c_str());
+  std::string device_error;
+  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_mixedop", &device_error);
+  if (devices.empty()) return usage(device_error.c_str());
   try {
     bool first = true;
     if (o.json) std::printf("[");

@@ -18,6 +18,7 @@
 #include "engine/device.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
+#include "tools/bench_util.h"
 
 using namespace bnas;
 
@@ -38,26 +39,6 @@ struct Options {
   bool json = false;
   double min_time = 0.2;
 };
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Median seconds per call of f, repeating until min_time has passed (at least 3 calls).
-double time_it(const std::function<void()>& f, Device d, double min_time) {
-  f();
-  synchronize(d);
-  std::vector<double> t;
-  const double start = now_s();
-  while (t.size() < 3 || (now_s() - start < min_time && t.size() < 1000)) {
-    const double t0 = now_s();
-    f();
-    synchronize(d);
-    t.push_back(now_s() - t0);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 std::string shape_str(const std::vector<Shape>& in) {
   std::string s;
@@ -145,13 +126,13 @@ void run(const Bench& b, Device d, const Options& o, bool& first) {
     view = view || (p >= q && p < q + t.nbytes());
   }
   bytes = view ? 0 : bytes + out.nbytes();
-  const double fwd = time_it([&] { NoGradGuard ng; b.fn(in); }, d, o.min_time);
+  const double fwd = bench::time_median([&] { NoGradGuard ng; b.fn(in); }, d, o.min_time);
   double fwdbwd = 0;
   if (b.backward) {
     std::vector<Tensor> leaves;
     for (const Tensor& t : in) leaves.push_back(t);
     const Tensor seed = Tensor::full(out.shape(), 1.0, DType::F32, d);
-    fwdbwd = time_it([&] { grad(b.fn(in), leaves, seed); }, d, o.min_time);
+    fwdbwd = bench::time_median([&] { grad(b.fn(in), leaves, seed); }, d, o.min_time);
   }
   const double rate = b.flops > 0 ? b.flops / fwd / 1e9 : static_cast<double>(bytes) / fwd / 1e9;
   const char* unit = b.flops > 0 ? "gflops" : view ? "view_gbps" : "gbps";
@@ -200,18 +181,9 @@ int main(int argc, char** argv) {
     }
   }
   if (o.batch <= 0 || o.min_time <= 0) return usage("--batch and --min-time must be positive");
-  std::vector<Device> devices;
-  if (o.device == "cpu" || o.device == "all") devices.push_back(Device::cpu());
-  if (o.device == "cuda" || o.device == "all") {
-    if (cuda_available()) {
-      devices.push_back(Device::cuda(0));
-    } else if (o.device == "cuda") {
-      return usage("--device cuda was asked for but no GPU is available");
-    } else {
-      std::fprintf(stderr, "bnas_bench_ops: no GPU found; timing the CPU only\n");
-    }
-  }
-  if (devices.empty()) return usage(("unknown device " + o.device).c_str());
+  std::string device_error;
+  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_ops", &device_error);
+  if (devices.empty()) return usage(device_error.c_str());
   try {
     bool first = true;
     if (o.json) std::printf("[");

@@ -25,6 +25,7 @@
 #include "engine/rng.h"
 #include "nas/broad_network.h"
 #include "nas/search.h"
+#include "tools/bench_util.h"
 
 using namespace bnas;
 
@@ -165,16 +166,9 @@ int main(int argc, char** argv) {
       return usage(("unknown argument " + a).c_str());
     }
   }
-  std::vector<Device> devices;
-  if (o.device == "cpu" || o.device == "all") devices.push_back(Device::cpu());
-  if (o.device == "cuda" || o.device == "all") {
-    if (cuda_available()) {
-      devices.push_back(Device::cuda(0));
-    } else if (o.device == "cuda") {
-      return usage("--device cuda was asked for but no GPU is available");
-    }
-  }
-  if (devices.empty()) return usage(("unknown device " + o.device).c_str());
+  std::string device_error;
+  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_search", &device_error);
+  if (devices.empty()) return usage(device_error.c_str());
   // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 takes minutes).
   if (o.device == "all" && devices.size() == 2) devices.erase(devices.begin());
   bool first = true;
