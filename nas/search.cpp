@@ -12,6 +12,7 @@
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/schedule.h"
+#include "nas/evaluate.h"
 
 namespace bnas::nas {
 
@@ -282,23 +283,10 @@ EpochRecord Search::evaluate_epoch(int epoch, double train_seconds, int64_t imag
   r.images_per_s = train_seconds > 0 ? static_cast<double>(images) / train_seconds : 0.0;
 
   if (data_.valid_eval) {
-    NoGradGuard no_grad;
-    data::Loader& ev = *data_.valid_eval;
-    ev.restore({epoch, 0});
-    const Device dev = model_.device();
-    Tensor vloss = Tensor::zeros(Shape{1}, weights_.front().dtype(), dev);
-    Tensor vcorrect = Tensor::zeros(Shape{1}, DType::F32, dev);
-    int64_t count = 0;
-    for (int64_t b = 0; b < ev.batches_per_epoch(); ++b) {
-      const data::Batch batch = ev.next_batch();
-      const Tensor logits = model_.forward(batch.images, false);
-      const int64_t n = batch.labels.numel();
-      ops::add_(vloss, ops::cross_entropy(logits, batch.labels), static_cast<double>(n));
-      ops::add_(vcorrect, ops::count_correct(logits, batch.labels));
-      count += n;
-    }
-    r.valid_loss = count ? vloss.item() / static_cast<double>(count) : 0.0;
-    r.valid_acc = count ? vcorrect.item() / static_cast<double>(count) : 0.0;
+    const LossAccuracy v = nas::evaluate([&](const Tensor& x) { return model_.forward(x, false); },
+                                         *data_.valid_eval, epoch, weights_.front().dtype(), model_.device());
+    r.valid_loss = v.loss;
+    r.valid_acc = v.accuracy;
   }
 
   r.genotype = model_.genotype();

@@ -10,6 +10,7 @@
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/schedule.h"
+#include "nas/evaluate.h"
 
 namespace bnas::nas {
 
@@ -189,23 +190,9 @@ void Trainer::step(const data::Batch& batch) {
 }
 
 std::pair<double, double> Trainer::evaluate(data::Loader& loader) {
-  NoGradGuard no_grad;
-  loader.restore({0, 0});
-  const Device dev = weights_.front().device();
-  Tensor loss = Tensor::zeros(Shape{1}, weights_.front().dtype(), dev);
-  Tensor correct = Tensor::zeros(Shape{1}, DType::F32, dev);
-  int64_t count = 0;
-  for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
-    const data::Batch batch = loader.next_batch();
-    const Tensor logits = net_.forward(batch.images, false);
-    const int64_t n = batch.labels.numel();
-    // The test loss is the plain cross-entropy (no smoothing), comparable across settings.
-    ops::add_(loss, ops::cross_entropy(logits, batch.labels), static_cast<double>(n));
-    ops::add_(correct, ops::count_correct(logits, batch.labels));
-    count += n;
-  }
-  if (count == 0) return {0.0, 0.0};
-  return {loss.item() / static_cast<double>(count), correct.item() / static_cast<double>(count)};
+  const LossAccuracy r = nas::evaluate([&](const Tensor& x) { return net_.forward(x, false); }, loader, 0,
+                                       weights_.front().dtype(), weights_.front().device());
+  return {r.loss, r.accuracy};
 }
 
 TrainResult Trainer::result() const {
