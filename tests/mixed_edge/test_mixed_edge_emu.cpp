@@ -1,14 +1,15 @@
-// The CUDA kernels of kernels/cuda/mixed_edge.cu, converted to host code by cuda_emu.py and run
-// by the emulator of cuda_emu.h (one thread per CUDA thread, real barriers and shuffles), against
-// the CPU reference kernels: outputs, statistics, running statistics, bypass lists and every
-// gradient, for every requested-gradient subset. This checks the CUDA launch code's indexing,
-// chunking, block reductions and workspace layout on machines without a GPU; the gpu-labelled
-// test_mixed_edge_gpu checks the real thing where there is one.
+// The CUDA kernels of kernels/cuda/mixed_edge.cu, converted to host code by
+// tests/cuda_emu/cuda_emu.py and run by the emulator of tests/cuda_emu/cuda_emu.h (one thread per
+// CUDA thread, real barriers and shuffles), against the CPU reference kernels: outputs,
+// statistics, running statistics, bypass lists and every gradient, for every requested-gradient
+// subset. This checks the CUDA launch code's indexing, chunking, block reductions and workspace
+// layout on machines without a GPU; the gpu-labelled test_mixed_edge_gpu checks the real thing
+// where there is one.
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "tests/mixed_edge/cuda_emu.h"
+#include "tests/cuda_emu/cuda_emu.h"
 // (cuda_emu.h first: the converted file relies on its stand-ins)
 #include "kernels/cpu/mixed_edge.h"
 #include "kernels/mixed_edge_math.h"
@@ -96,8 +97,8 @@ TEST_P(MixedEdgeEmulatedCuda, MatchesCpuReference) {
                                           run_cpu[2].data(), run_cpu[3].data(), c.training, 0.1, 1e-5,
                                           y_cpu.data(), st_cpu.data(), rest_cpu.data());
   std::vector<double> ws(static_cast<size_t>(
-      std::max<int64_t>(1, kernels::cuda_emu::mixed_edge_forward_workspace_doubles(d, c.training))), NAN);
-  kernels::cuda_emu::mixed_edge_forward(d, x, selp, bp, w.data(), ewp, run_emu[0].data(), run_emu[1].data(),
+      std::max<int64_t>(1, kernels::cuda_emu_mixed_edge::mixed_edge_forward_workspace_doubles(d, c.training))), NAN);
+  kernels::cuda_emu_mixed_edge::mixed_edge_forward(d, x, selp, bp, w.data(), ewp, run_emu[0].data(), run_emu[1].data(),
                                         run_emu[2].data(), run_emu[3].data(), c.training, 0.1, 1e-5, y_emu.data(),
                                         st_emu.data(), rest_emu.data(), ws.data(), nullptr);
   const double tol = 1e-5;  // float32 sums in another order (chunked block reductions)
@@ -128,8 +129,8 @@ TEST_P(MixedEdgeEmulatedCuda, MatchesCpuReference) {
     kernels::cpu::mixed_edge_backward<float>(d, x, selp, rest_cpu.data(), bp, w.data(), ewp, st_cpu.data(),
                                              c.training, gy.data(), want_x ? gx[0].data() : nullptr, gbp[0],
                                              want_w ? gw[0].data() : nullptr, want_e ? ge[0].data() : nullptr);
-    std::vector<double> wsb(static_cast<size_t>(kernels::cuda_emu::mixed_edge_backward_workspace_doubles(d)), NAN);
-    kernels::cuda_emu::mixed_edge_backward(d, x, selp, rest_emu.data(), bp, w.data(), ewp, st_emu.data(), c.training,
+    std::vector<double> wsb(static_cast<size_t>(kernels::cuda_emu_mixed_edge::mixed_edge_backward_workspace_doubles(d)), NAN);
+    kernels::cuda_emu_mixed_edge::mixed_edge_backward(d, x, selp, rest_emu.data(), bp, w.data(), ewp, st_emu.data(), c.training,
                                            gy.data(), want_x ? gx[1].data() : nullptr, gbp[1],
                                            want_w ? gw[1].data() : nullptr, want_e ? ge[1].data() : nullptr,
                                            wsb.data(), nullptr);
@@ -175,12 +176,12 @@ TEST(SelectChannelsEmulatedCuda, GatherAndScatter) {
   const std::vector<int32_t> sel{5, 0, 2};
   std::vector<float> y_cpu(static_cast<size_t>(N * Cs * hw)), y_emu(y_cpu.size(), NAN);
   kernels::cpu::select_channels_forward<float>(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_cpu.data());
-  kernels::cuda_emu::select_channels_forward(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_emu.data(),
+  kernels::cuda_emu_mixed_edge::select_channels_forward(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_emu.data(),
                                              nullptr);
   EXPECT_EQ(y_emu, y_cpu);
   std::vector<float> g_cpu(static_cast<size_t>(N * C * hw)), g_emu(g_cpu.size(), 0.0f);
   kernels::cpu::select_channels_backward<float>(y_cpu.data(), N, C, Cs, hw, sel.data(), g_cpu.data());
-  kernels::cuda_emu::select_channels_scatter(y_cpu.data(), N, C, Cs, hw, sel.data(), g_emu.data(), nullptr);
+  kernels::cuda_emu_mixed_edge::select_channels_scatter(y_cpu.data(), N, C, Cs, hw, sel.data(), g_emu.data(), nullptr);
   EXPECT_EQ(g_emu, g_cpu);
 }
 
