@@ -1,0 +1,59 @@
+// kernels/cuda/elementwise.cu in the emulator against kernels/cpu/elementwise: every entry point
+// on sizes below, at and past one 64-thread block and over several blocks. Exact (same per-element
+// math on both sides).
+#include "tests/cuda_emu/cuda_emu.h"
+// (cuda_emu.h first: the converted file relies on its stand-ins)
+#include "elementwise_emu.inc"
+#include "kernels/cpu/elementwise.h"
+#include "tests/cuda_emu/emu_harness.h"
+
+namespace bnas::testing {
+namespace {
+namespace gpu = kernels::cuda_emu_elementwise;
+namespace cpu = kernels::cpu;
+
+std::vector<EmuCase> cases() {
+  std::vector<EmuCase> out;
+  for (int64_t n : {1, 63, 64, 65, 1000}) {
+    const std::string sz = "_n" + std::to_string(n);
+    out.push_back({"relu_forward" + sz, [n] {
+                     std::mt19937 rng(1);
+                     const auto x = randn(rng, n);
+                     auto a = nans(n), b = nans(n);
+                     cpu::relu_forward(x.data(), a.data(), n);
+                     gpu::relu_forward(x.data(), b.data(), n, nullptr);
+                     EXPECT_TRUE(same(b, a));
+                   }});
+    out.push_back({"relu_backward" + sz, [n] {
+                     std::mt19937 rng(2);
+                     const auto y = randn(rng, n), gy = randn(rng, n);
+                     auto a = nans(n), b = nans(n);
+                     cpu::relu_backward(y.data(), gy.data(), a.data(), n);
+                     gpu::relu_backward(y.data(), gy.data(), b.data(), n, nullptr);
+                     EXPECT_TRUE(same(b, a));
+                   }});
+    out.push_back({"axpby" + sz, [n] {
+                     std::mt19937 rng(3);
+                     const auto x = randn(rng, n), y = randn(rng, n);
+                     auto a = nans(n), b = nans(n);
+                     cpu::axpby(0.3f, x.data(), -1.7f, y.data(), a.data(), n);
+                     gpu::axpby(0.3f, x.data(), -1.7f, y.data(), b.data(), n, nullptr);
+                     EXPECT_TRUE(same(b, a));
+                   }});
+    for (bool inverse : {false, true})
+      out.push_back({"add_scaled" + sz + (inverse ? "_inverse" : ""), [n, inverse] {
+                       std::mt19937 rng(4);
+                       const auto x = randn(rng, n);
+                       auto a = randn(rng, n), b = a;  // accumulated into: not poisoned
+                       const std::vector<float> coef{0.45f};
+                       cpu::add_scaled(x.data(), coef.data(), 2.5f, inverse, a.data(), n);
+                       gpu::add_scaled(x.data(), coef.data(), 2.5f, inverse, b.data(), n, nullptr);
+                       EXPECT_TRUE(same(b, a));
+                     }});
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(emu_elementwise, CudaEmu, ::testing::ValuesIn(cases()), emu_case_name);
+
+}  // namespace
+}  // namespace bnas::testing
