@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # GPU check: on a machine with an NVIDIA GPU, configure for that GPU, build, run the gpu-labelled
-# tests and the benchmarks, and print a short table. Writes everything under ${OUT:-gpu_check_out}.
+# tests, the end-to-end command-line runs and the benchmarks, and print a short table. Writes
+# everything under ${OUT:-gpu_check_out}.
 #   tools/gpu_check.sh            (from the repository root; a few minutes on an H100/H200)
+# A device machine without Debian's dataset-fashion-mnist gets it carried in: before the call,
+#   mkdir -p .gpu_data && cp -r /usr/share/datasets/fashion-mnist .gpu_data/   (about 30 MB)
+# and carry ".gpu_data".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_check_out}
@@ -41,6 +45,20 @@ ctest --test-dir build-gpu -L gpu --output-on-failure > "$out/gpu_tests.log" 2>&
 tests_rc=$?
 t2=$(date +%s)
 
+# The end-to-end command-line runs (Fashion-MNIST, and the CIFAR-10 path on it) take the GPU
+# (--device auto). They need Fashion-MNIST: $BNAS_E2E_DATA, or a copy carried in as
+# .gpu_data/fashion-mnist (an ignored folder), or Debian's dataset-fashion-mnist.
+fm=${BNAS_E2E_DATA:-}
+for d in .gpu_data/fashion-mnist /usr/share/datasets/fashion-mnist; do
+  [ -z "$fm" ] && [ -e "$d/train-images-idx3-ubyte.gz" ] && fm=$(cd "$d" && pwd)
+done
+e2e="skipped (no Fashion-MNIST)"
+if [ -n "$fm" ]; then
+  BNAS_E2E_DATA=$fm ctest --test-dir build-gpu -R EndToEnd -V > "$out/e2e.log" 2>&1
+  e2e="rc=$?, $(grep -hoE '(end-to-end: search|CIFAR-10 path)[^%]*%' "$out/e2e.log" | tr '\n' ' ')"
+fi
+t3=$(date +%s)
+
 for b in build-gpu/tools/bnas_bench_*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
@@ -56,6 +74,7 @@ echo "| step | result |"
 echo "|---|---|"
 echo "| build (sm_$arch) | rc=$build_rc, $((t1 - t0)) s |"
 echo "| gpu tests | rc=$tests_rc, $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" | tail -1), $((t2 - t1)) s |"
+echo "| end-to-end CLI | $e2e, $((t3 - t2)) s |"
 echo
 echo "| op | case | fwd ms | fwd+bwd ms | rate |"
 echo "|---|---|---|---|---|"
