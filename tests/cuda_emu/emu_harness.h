@@ -12,6 +12,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace bnas::testing {
@@ -42,16 +43,25 @@ inline std::vector<float> randn(std::mt19937& rng, int64_t n) {
 }
 inline std::vector<float> nans(int64_t n) { return std::vector<float>(static_cast<size_t>(n), NAN); }
 
-// Every element equal (== : -0 equals +0; a NaN never does).
+template <class T> bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v);
+  } else {
+    return false;
+  }
+}
+
+// Every element equal (== : -0 equals +0); NaN matches only NaN (the poison of an element that
+// neither side writes, e.g. a gap of a strided output or an output not asked for).
 template <class T> ::testing::AssertionResult same(const std::vector<T>& got, const std::vector<T>& want) {
   if (got.size() != want.size()) return ::testing::AssertionFailure() << "sizes " << got.size() << " != " << want.size();
   for (size_t i = 0; i < got.size(); ++i)
-    if (!(got[i] == want[i]))
+    if (!(got[i] == want[i]) && !(is_nan(got[i]) && is_nan(want[i])))
       return ::testing::AssertionFailure() << "element " << i << ": " << +got[i] << " != " << +want[i];
   return ::testing::AssertionSuccess();
 }
 
-// max |got - want| <= tol * max |want| (and no NaN where the reference has none).
+// max |got - want| <= tol * max |want|; NaN matches only NaN, as in same().
 template <class T>
 ::testing::AssertionResult close(const std::vector<T>& got, const std::vector<T>& want, double tol) {
   if (got.size() != want.size()) return ::testing::AssertionFailure() << "sizes " << got.size() << " != " << want.size();

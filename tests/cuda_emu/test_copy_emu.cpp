@@ -39,10 +39,6 @@ template <class S, class D> EmuCase copy_case(std::string name, DType st, DType 
             std::vector<D> a(static_cast<size_t>(extent(dl)), poison<D>()), b = a;
             kernels::cpu::copy_strided(src.data(), st, sl, a.data(), dt, dl);
             gpu::copy_strided(src.data(), st, sl, b.data(), dt, dl, nullptr);
-            if constexpr (std::is_floating_point_v<D>) {
-              for (size_t i = 0; i < a.size(); ++i)  // untouched gaps stay NaN on both sides
-                if (std::isnan(a[i]) && std::isnan(b[i])) a[i] = b[i] = 0;
-            }
             EXPECT_TRUE(same(b, a));
           }};
 }

@@ -1,0 +1,153 @@
+// kernels/cuda/optim.cu in the emulator against kernels/cpu/optim, with 64-thread blocks and host
+// norm batches of 3 chunks (so 7 chunks take 3 launches): SGD (with and without momentum and
+// weight decay, first and later steps), Adam, zeroing, the sums of squares over device tables and
+// host arrays, the norm, clipping. Chunks shorter and longer than a block. The norm's sums are
+// doubles added in another order (partials: about 1e-16 apart, hence 1e-12; the float norm:
+// kDoubleSumTol); the updates are exact.
+#include "tests/cuda_emu/cuda_emu.h"
+// (cuda_emu.h first: the converted file relies on its stand-ins)
+#include "kernels/cpu/optim.h"
+#include "optim_emu.inc"
+#include "tests/cuda_emu/emu_harness.h"
+
+namespace bnas::testing {
+namespace {
+namespace gpu = kernels::cuda_emu_optim;
+namespace cpu = kernels::cpu;
+using kernels::NormChunk;
+using kernels::OptimChunk;
+
+constexpr double kDoublePartialTol = 1e-12;
+const std::vector<int64_t> kSizes{100, 64, 1, 200, 37, 65, 3};  // 7 chunks
+
+// Parameters, gradients and two state buffers, one chunk per size; two independent copies.
+struct Group {
+  explicit Group(unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int64_t n : kSizes) {
+      for (auto* v : {&param, &grad, &s0, &s1}) v->push_back(randn(rng, n));
+      for (float& x : s1.back()) x = std::abs(x);  // Adam's second moment
+    }
+  }
+  std::vector<OptimChunk<float>> chunks(bool states) {
+    std::vector<OptimChunk<float>> c;
+    for (size_t i = 0; i < kSizes.size(); ++i)
+      c.push_back({param[i].data(), grad[i].data(), states ? s0[i].data() : nullptr, states ? s1[i].data() : nullptr,
+                   kSizes[i]});
+    return c;
+  }
+  std::vector<NormChunk<float>> norm_chunks() {
+    std::vector<NormChunk<float>> c;
+    for (size_t i = 0; i < kSizes.size(); ++i) c.push_back({grad[i].data(), kSizes[i]});
+    return c;
+  }
+  std::vector<std::vector<float>> param, grad, s0, s1;
+};
+
+void expect_same(const Group& b, const Group& a) {
+  for (size_t i = 0; i < kSizes.size(); ++i) {
+    EXPECT_TRUE(same(b.param[i], a.param[i])) << "param of chunk " << i;
+    EXPECT_TRUE(same(b.grad[i], a.grad[i])) << "grad of chunk " << i;
+    EXPECT_TRUE(same(b.s0[i], a.s0[i])) << "state0 of chunk " << i;
+    EXPECT_TRUE(same(b.s1[i], a.s1[i])) << "state1 of chunk " << i;
+  }
+}
+
+std::vector<EmuCase> cases() {
+  std::vector<EmuCase> out;
+  out.push_back({"advance_step", [] {
+                   int32_t a = 6, b = 6;
+                   cpu::advance_step(&a);
+                   gpu::advance_step(&b, nullptr);
+                   EXPECT_EQ(b, a);
+                 }});
+  for (float momentum : {0.0f, 0.9f})
+    for (float wd : {0.0f, 1e-3f})
+      for (int32_t step : {1, 2}) {
+        const std::string name = std::string("sgd_step") + (momentum > 0 ? "_momentum" : "") + (wd > 0 ? "_wd" : "") +
+                                 "_step" + std::to_string(step);
+        out.push_back({name, [=] {
+                         Group a(1), b(1);
+                         if (step == 1)  // the first step writes the momentum buffer without reading it
+                           for (auto* g : {&a, &b})
+                             for (auto& v : g->s0) std::fill(v.begin(), v.end(), NAN);
+                         const float lr = 0.05f;
+                         const kernels::SgdHyper<float> h{momentum, wd};
+                         const auto ca = a.chunks(momentum > 0), cb = b.chunks(momentum > 0);
+                         cpu::sgd_step(ca.data(), int64_t(ca.size()), &lr, &step, h);
+                         gpu::sgd_step(cb.data(), int64_t(cb.size()), &lr, &step, h, nullptr);
+                         expect_same(b, a);
+                       }});
+      }
+  for (int32_t step : {0, 4})
+    out.push_back({"adam_prologue_step" + std::to_string(step), [=] {
+                     int32_t sa = step, sb = step;
+                     const float lr = 3e-4f;
+                     std::vector<float> a = nans(2), b = nans(2);
+                     cpu::adam_prologue(&sa, &lr, a.data(), 0.9, 0.999);
+                     gpu::adam_prologue(&sb, &lr, b.data(), 0.9, 0.999, nullptr);
+                     EXPECT_EQ(sb, sa);
+                     EXPECT_TRUE(same(b, a));
+                   }});
+  for (float wd : {0.0f, 1e-2f})
+    out.push_back({std::string("adam_step") + (wd > 0 ? "_wd" : ""), [=] {
+                     Group a(2), b(2);
+                     const std::vector<float> scalars{0.003f, 0.05f};
+                     const kernels::AdamHyper<float> h{0.9f, 0.999f, 0.1f, 0.001f, 1e-8f, wd};
+                     const auto ca = a.chunks(true), cb = b.chunks(true);
+                     cpu::adam_step(ca.data(), int64_t(ca.size()), scalars.data(), h);
+                     gpu::adam_step(cb.data(), int64_t(cb.size()), scalars.data(), h, nullptr);
+                     expect_same(b, a);
+                   }});
+  out.push_back({"zero_grads", [] {
+                   Group a(3), b(3);
+                   const auto ca = a.chunks(false), cb = b.chunks(false);
+                   cpu::zero_grads(ca.data(), int64_t(ca.size()));
+                   gpu::zero_grads(cb.data(), int64_t(cb.size()), nullptr);
+                   expect_same(b, a);
+                 }});
+  for (bool table : {false, true})
+    out.push_back({table ? "sum_squares_table" : "sum_squares", [=] {
+                     Group g(4);
+                     const auto chunks = g.norm_chunks();
+                     const int64_t count = int64_t(chunks.size());
+                     std::vector<double> a(chunks.size(), NAN), b = a;
+                     cpu::sum_squares(chunks.data(), count, a.data());
+                     if (table) {
+                       gpu::sum_squares_table(chunks.data(), count, b.data(), nullptr);
+                     } else {
+                       gpu::sum_squares(chunks.data(), count, b.data(), nullptr);
+                     }
+                     for (size_t i = 0; i < a.size(); ++i)
+                       EXPECT_TRUE(close(std::vector<double>{b[i]}, std::vector<double>{a[i]}, kDoublePartialTol))
+                           << "chunk " << i;
+                   }});
+  for (int64_t n : {1, 7, 100})
+    out.push_back({"finish_norm_n" + std::to_string(n), [=] {
+                     std::mt19937 rng(5);
+                     std::vector<double> partials;
+                     for (float v : randn(rng, n)) partials.push_back(double(v) * v);
+                     auto a = nans(1), b = nans(1);
+                     cpu::finish_norm(partials.data(), n, a.data());
+                     gpu::finish_norm(partials.data(), n, b.data(), nullptr);
+                     EXPECT_TRUE(close(b, a, kDoubleSumTol));
+                   }});
+  for (bool table : {false, true})
+    out.push_back({table ? "clip_scale_table" : "clip_scale", [=] {
+                     Group a(6), b(6);
+                     const float norm = 7.5f, max_norm = 2.f;
+                     const auto ca = a.norm_chunks(), cb = b.norm_chunks();
+                     cpu::clip_scale(ca.data(), int64_t(ca.size()), &norm, max_norm);
+                     if (table) {
+                       gpu::clip_scale_table(cb.data(), int64_t(cb.size()), &norm, max_norm, nullptr);
+                     } else {
+                       gpu::clip_scale(cb.data(), int64_t(cb.size()), &norm, max_norm, nullptr);
+                     }
+                     expect_same(b, a);
+                   }});
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(emu_optim, CudaEmu, ::testing::ValuesIn(cases()), emu_case_name);
+
+}  // namespace
+}  // namespace bnas::testing
