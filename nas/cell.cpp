@@ -47,11 +47,6 @@ SearchCell::SearchCell(int cpp, int cp, int c, bool red, bool red_prev, int kk, 
     }
 }
 
-Tensor SearchCell::forward(const Tensor& s0, const Tensor& s1, const Tensor& alpha_softmax,
-                           const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen) {
-  return forward_relu_applied(ops::relu(s0), ops::relu(s1), alpha_softmax, node_betas, training, channel_gen);
-}
-
 Tensor SearchCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, const Tensor& alpha_softmax,
                                         const std::vector<Tensor>& node_betas, bool training,
                                         Generator* channel_gen) {
@@ -107,10 +102,6 @@ EvalCell::EvalCell(const std::vector<GenotypeEdge>& ent, const std::vector<int>&
     ops.push_back(make_operation(g.op, c, reduction && g.input < 2 ? 2 : 1, OpForm::kEval, o));
     register_module("_ops." + std::to_string(ops.size() - 1), ops.back().get());
   }
-}
-
-Tensor EvalCell::forward(const Tensor& s0, const Tensor& s1, bool training, double drop_prob, Generator& drop_gen) {
-  return forward_relu_applied(ops::relu(s0), ops::relu(s1), training, drop_prob, drop_gen);
 }
 
 Tensor EvalCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, bool training, double drop_prob,

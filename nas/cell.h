@@ -25,13 +25,11 @@ class SearchCell : public Module {
   SearchCell(int c_prev_prev, int c_prev, int c, bool reduction, bool reduction_prev, int k,
              const ParamOptions& o);
 
+  // The cell's output from relu(s0), relu(s1) (both preprocessings start with a ReLU; a network
+  // that feeds one state to several consumers computes, and keeps for backward, its ReLU once).
   // alpha_softmax: kCellEdges x 8 (softmax of alpha per row). node_betas: the softmax of beta
   // over each node's incoming edges, one tensor of 2, 3, 4, 5 elements per node, or empty (no
   // edge normalisation). channel_gen: draws a random channel subset per edge (nullptr: fixed).
-  Tensor forward(const Tensor& s0, const Tensor& s1, const Tensor& alpha_softmax,
-                 const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen);
-  // The same from relu(s0), relu(s1) (both preprocessings start with a ReLU; a network that
-  // feeds one state to several consumers computes, and keeps for backward, its ReLU once).
   Tensor forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, const Tensor& alpha_softmax,
                               const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen);
 
@@ -47,10 +45,10 @@ class EvalCell : public Module {
   EvalCell(const std::vector<GenotypeEdge>& entries, const std::vector<int>& concat, int c_prev_prev,
            int c_prev, int c, bool reduction, bool reduction_prev, const ParamOptions& o);
 
-  // Drop-path (drawn from drop_gen) on every non-identity op when training and drop_prob > 0.
-  Tensor forward(const Tensor& s0, const Tensor& s1, bool training, double drop_prob, Generator& drop_gen);
+  // From relu(s0), relu(s1) as SearchCell's; drop-path (drawn from drop_gen) on every
+  // non-identity op when training and drop_prob > 0.
   Tensor forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, bool training, double drop_prob,
-                              Generator& drop_gen);  // see SearchCell
+                              Generator& drop_gen);
 
   int multiplier() const { return static_cast<int>(concat.size()); }
 

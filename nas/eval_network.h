@@ -3,13 +3,10 @@
 // stem). Every BN is affine, pooling ops carry no extra BN, and drop-path applies to every
 // non-identity op in training when drop_prob > 0.
 //
-// Layout: `layers` convolution cells with broad (reduction) cells at (p + 1) * (layers / 2) - 1;
-// the genotype's normal cell is the convolution cell and its reduce cell the ENHANCEMENT cell.
-// The GAP path taps the output of every cell that precedes a broad cell (as model_b.py does:
-// the stem is not tapped), then FactorizedReduce to the final resolution; the enhancement path
-// and the head are as in the search network (nas/broad_network.h). Names and state_dict order
-// are the authors' (stem, conv_cells, en_cells, reduction_convs_gap, reduction_convs_en,
-// restricted_convs_gap, restricted_convs_en, restricted_ens_gap, classifier).
+// Layout: the broad structure of nas/broad_structure.h with genotype cells: the genotype's normal
+// cell is the convolution cell and its reduce cell the ENHANCEMENT cell. The GAP path taps the
+// output of every cell that precedes a broad cell (as model_b.py does: the stem is not tapped);
+// the CIFAR stem is 3C wide, the ImageNet stems C.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +14,7 @@
 #include <vector>
 
 #include "engine/rng.h"
-#include "nas/broad_network.h"
+#include "nas/broad_structure.h"
 #include "nas/cell.h"
 #include "nas/genotype.h"
 #include "nas/module.h"
@@ -36,7 +33,7 @@ struct EvalNetworkConfig {
   uint64_t seed = 0;  // weights (RngStream::Init) and drop-path masks (RngStream::DropPath)
 };
 
-class EvalNetwork : public Module {
+class EvalNetwork : public BroadStructure {
  public:
   EvalNetwork(const Genotype& genotype, const EvalNetworkConfig& cfg);
 
@@ -51,22 +48,12 @@ class EvalNetwork : public Module {
 
   const EvalNetworkConfig& config() const { return cfg_; }
   const Genotype& genotype() const { return genotype_; }
-  int final_channels() const { return final_channels_; }
 
-  ShapeTrace trace;  // "stem" (ImageNet: "stem0", "stem1"), "conv_cell.<i>", "gap_tap.<t>",
-                     // "en_input.<t>", "en_cell.<j>", "en_output.<j>", "concat", "logits"
-
-  std::unique_ptr<Op> stem, stem1;
   std::vector<std::unique_ptr<EvalCell>> conv_cells, en_cells;
-  std::vector<std::unique_ptr<FactorizedReduce>> reduction_convs_gap, reduction_convs_en;
-  std::vector<std::unique_ptr<ReLUConvBN>> restricted_convs_gap, restricted_convs_en, restricted_ens_gap;
-  std::unique_ptr<Linear> classifier;
 
  private:
   const Genotype genotype_;
   const EvalNetworkConfig cfg_;
-  std::vector<int> broad_cells_;
-  int final_channels_ = 0;
   double drop_prob_ = 0.0;
   Generator drop_gen_;
 };
