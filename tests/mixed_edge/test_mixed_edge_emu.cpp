@@ -166,7 +166,7 @@ std::vector<Case> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Emu, MixedEdgeEmulatedCuda, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(emu, MixedEdgeEmulatedCuda, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
 
 TEST(SelectChannelsEmulatedCuda, GatherAndScatter) {
