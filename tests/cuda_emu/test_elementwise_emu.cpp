@@ -1,5 +1,5 @@
 // kernels/cuda/elementwise.cu in the emulator against kernels/cpu/elementwise: every entry point
-// on sizes below, at and past one 64-thread block and over several blocks. Exact (same per-element
+// on empty arrays and sizes below, at and past one 64-thread block and over several blocks. Exact (same per-element
 // math on both sides).
 #include "tests/cuda_emu/cuda_emu.h"
 // (cuda_emu.h first: the converted file relies on its stand-ins)
@@ -14,7 +14,7 @@ namespace cpu = kernels::cpu;
 
 std::vector<EmuCase> cases() {
   std::vector<EmuCase> out;
-  for (int64_t n : {1, 63, 64, 65, 1000}) {
+  for (int64_t n : {0, 1, 63, 64, 65, 1000}) {
     const std::string sz = "_n" + std::to_string(n);
     out.push_back({"relu_forward" + sz, [n] {
                      std::mt19937 rng(1);

@@ -1,7 +1,7 @@
 // kernels/cuda/pool.cu in the emulator against kernels/cpu/pool: max and average pooling forward
 // and backward over several geometries (padding, strides, odd planes) and planes spanning several
 // 64-thread blocks; global average pooling over plane counts that leave warps of the last block
-// idle and planes shorter and longer than a warp. Exact, but the global mean (double sums in
+// idle (and none) and planes shorter and longer than a warp. Exact, but the global mean (double sums in
 // another order, see kDoubleSumTol).
 #include "tests/cuda_emu/cuda_emu.h"
 // (cuda_emu.h first: the converted file relies on its stand-ins)
@@ -71,7 +71,7 @@ std::vector<EmuCase> cases() {
                    }});
   }
   // 2 warps per 64-thread block: 5 planes leave the last block's second warp idle.
-  for (int64_t planes : {1, 5})
+  for (int64_t planes : {0, 1, 5})
     for (int64_t hw : {1, 49, 100}) {
       const std::string name = "_planes" + std::to_string(planes) + "_hw" + std::to_string(hw);
       out.push_back({"global_avg_pool_forward" + name, [=] {

@@ -1,6 +1,6 @@
 // kernels/cuda/softmax.cu in the emulator against kernels/cpu/softmax, with 64-thread blocks (2
 // warps) and a 64-thread counting block: rows shorter and longer than a warp (lanes striding more
-// than once), row counts that leave warps idle, more rows than the loss-mean and counting blocks
+// than once), no rows, row counts that leave warps idle, more rows than the loss-mean and counting blocks
 // have threads or warps, label smoothing, out-of-range labels and arg-max ties. Row sums are float
 // butterflies against sequential loops (kFloatSumTol); the rest is exact.
 #include "tests/cuda_emu/cuda_emu.h"
@@ -24,7 +24,7 @@ std::vector<int32_t> labels(std::mt19937& rng, int64_t rows, int64_t K) {
 
 std::vector<EmuCase> cases() {
   std::vector<EmuCase> out;
-  for (int64_t rows : {1, 5})
+  for (int64_t rows : {0, 1, 5})
     for (int64_t K : {1, 10, 33, 70})
       for (bool log : {false, true}) {
         const std::string name = "_rows" + std::to_string(rows) + "_K" + std::to_string(K) + (log ? "_log" : "");
@@ -47,7 +47,7 @@ std::vector<EmuCase> cases() {
                          EXPECT_TRUE(close(gb, ga, kFloatSumTol));
                        }});
       }
-  for (int64_t rows : {5, 70})
+  for (int64_t rows : {0, 5, 70})
     for (int64_t K : {10, 33})
       for (float smoothing : {0.0f, 0.1f}) {
         const std::string name = "_rows" + std::to_string(rows) + "_K" + std::to_string(K) +
@@ -78,7 +78,7 @@ std::vector<EmuCase> cases() {
                          EXPECT_TRUE(same(gb, ga));
                        }});
       }
-  for (int64_t rows : {5, 70})
+  for (int64_t rows : {0, 5, 70})
     for (int64_t K : {1, 10, 40}) {
       out.push_back({"count_correct_rows" + std::to_string(rows) + "_K" + std::to_string(K), [=] {
                        std::mt19937 rng(5);

@@ -2,7 +2,8 @@
 // packs of 3 pointers (so 7 inputs take 3 launches, the later ones accumulating) and at most 4
 // partial blocks per weight-gradient input (so larger tensors loop over the grid): weighted sums
 // and their gradients, channel gathers and scatters over blocks with and without slice strides
-// (an empty block included), channel shuffles from slice views, drop-path. The weight gradient
+// (an empty block included), channel shuffles from slice views, drop-path (samples long enough
+// for the grid to loop over them), empty tensors. The weight gradient
 // sums in float on the GPU and in double on the CPU (kFloatSumTol); the rest is exact.
 #include "tests/cuda_emu/cuda_emu.h"
 // (cuda_emu.h first: the converted file relies on its stand-ins)
@@ -54,7 +55,7 @@ struct Channels {
 std::vector<EmuCase> cases() {
   std::vector<EmuCase> out;
   for (int n : {1, 3, 7})
-    for (int64_t numel : {50, 1000, 5000}) {
+    for (int64_t numel : {0, 50, 1000, 5000}) {
       const std::string name = "_n" + std::to_string(n) + "_numel" + std::to_string(numel);
       out.push_back({"weighted_sum_forward" + name, [=] {
                        Inputs in(n, numel, 1);
@@ -114,8 +115,8 @@ std::vector<EmuCase> cases() {
                      gpu::channel_shuffle(x.data(), x_nstride, yb.data(), N, C, inner, groups, nullptr);
                      EXPECT_TRUE(same(yb, ya));
                    }});
-  for (int64_t N : {5, 70})
-    for (int64_t per_sample : {1, 150})
+  for (int64_t N : {0, 5, 70})
+    for (int64_t per_sample : {1, 150, 4000})
       out.push_back({"drop_path_N" + std::to_string(N) + "_per" + std::to_string(per_sample), [=] {
                        std::mt19937 rng(7);
                        const auto x = randn(rng, N * per_sample);
