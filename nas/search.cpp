@@ -1,10 +1,8 @@
 #include "nas/search.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <map>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
@@ -13,6 +11,7 @@
 #include "engine/ops.h"
 #include "engine/schedule.h"
 #include "nas/evaluate.h"
+#include "nas/run_checkpoint.h"
 
 namespace bnas::nas {
 
@@ -167,24 +166,16 @@ nlohmann::json rows_json(const std::vector<ArchRows>& rows) {
 }  // namespace
 
 nlohmann::json to_json(const EpochRecord& r) {
-  nlohmann::json j = {{"epoch", r.epoch},
-                      {"epochs", r.epochs},
-                      {"genotype", genotype_to_json(r.genotype)},
-                      {"alpha_softmax", rows_json(r.alpha_softmax)},
-                      {"beta_softmax", rows_json(r.beta_softmax)},
-                      {"param_free_normal", r.param_free_normal},
-                      {"param_free_reduce", r.param_free_reduce},
-                      {"alpha_entropy", r.alpha_entropy},
-                      {"train_loss", r.train_loss},
-                      {"train_acc", r.train_acc},
-                      {"lr", r.lr},
-                      {"arch_lr", r.arch_lr},
-                      {"confidence", r.confidence},
-                      {"arch_updated", r.arch_updated},
-                      {"images_per_s", r.images_per_s},
-                      {"peak_memory", r.peak_memory},
-                      {"elapsed_s", r.elapsed_s},
-                      {"eta_s", r.eta_s}};
+  nlohmann::json j = to_json(static_cast<const EpochFigures&>(r));
+  j["genotype"] = genotype_to_json(r.genotype);
+  j["alpha_softmax"] = rows_json(r.alpha_softmax);
+  j["beta_softmax"] = rows_json(r.beta_softmax);
+  j["param_free_normal"] = r.param_free_normal;
+  j["param_free_reduce"] = r.param_free_reduce;
+  j["alpha_entropy"] = r.alpha_entropy;
+  j["arch_lr"] = r.arch_lr;
+  j["confidence"] = r.confidence;
+  j["arch_updated"] = r.arch_updated;
   if (r.valid_loss >= 0) {
     j["valid_loss"] = r.valid_loss;
     j["valid_acc"] = r.valid_acc;
@@ -203,10 +194,13 @@ nlohmann::json to_json(const SearchInfo& i) {
 // ---- the search -------------------------------------------------------------------------------
 
 Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, Communicator* comm)
-    : model_(model), data_(data), cfg_(config), comm_(comm ? comm : &local_comm_) {
+    : model_(model),
+      data_(data),
+      cfg_(config),
+      comm_(comm ? comm : &local_comm_),
+      weights_(model.weights()),
+      loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_) {
   cfg_.validate();
-  weights_ = model.weights();
-  BNAS_CHECK(!weights_.empty(), "the model has no weights to train");
   SgdOptions so;
   so.lr = cfg_.lr;
   so.momentum = cfg_.momentum;
@@ -221,13 +215,10 @@ Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, 
   ao.grad_clip = cfg_.arch_grad_clip;
   architect_ = std::make_unique<Architect>(model, ao, wopt_.get());
 
-  const Device dev = model.device();
-  loss_sum_ = Tensor::zeros(Shape{1}, weights_.front().dtype(), dev);
-  correct_sum_ = Tensor::zeros(Shape{1}, DType::F32, dev);
   for (const Tensor& w : weights_) info_.weight_parameters += w.numel();
   for (const Tensor& a : architect_->arch_tensors()) info_.arch_parameters += a.numel();
   info_.steps_per_epoch = data_.train ? data_.train->batches_per_epoch() : 0;
-  info_.device = dev.str();
+  info_.device = model.device().str();
 
   // Every rank starts from rank 0's weights, BN buffers and architecture parameters.
   std::vector<Tensor> init;
@@ -262,25 +253,14 @@ void Search::step(const data::Batch& train, const data::Batch& valid, int epoch)
   reduce_gradients(wopt_->grads());
   wopt_->clip_grad_norm(cfg_.grad_clip);
   wopt_->step();
-
-  const int64_t n = train.labels.numel();
-  ops::add_(loss_sum_, loss.detach(), static_cast<double>(n));
-  ops::add_(correct_sum_, ops::count_correct(logits.detach(), train.labels));
-  seen_ += n;
-  ++global_step_;
+  loop_.count_step(loss, logits, train.labels);
 }
 
-EpochRecord Search::evaluate_epoch(int epoch, double train_seconds, int64_t images) {
+EpochRecord Search::evaluate_epoch(int epoch) {
   EpochRecord r;
-  r.epoch = epoch;
-  r.epochs = cfg_.epochs;
-  r.lr = wopt_->lr();
   r.arch_lr = architect_->optimizer().lr();
   r.confidence = cfg_.clr.confidence(epoch, cfg_.epochs);
   r.arch_updated = epoch >= cfg_.arch_start_epoch;
-  r.train_loss = seen_ ? loss_sum_.item() / static_cast<double>(seen_) : 0.0;
-  r.train_acc = seen_ ? correct_sum_.item() / static_cast<double>(seen_) : 0.0;
-  r.images_per_s = train_seconds > 0 ? static_cast<double>(images) / train_seconds : 0.0;
 
   if (data_.valid_eval) {
     const LossAccuracy v = nas::evaluate([&](const Tensor& x) { return model_.forward(x, false); },
@@ -317,165 +297,80 @@ EpochRecord Search::evaluate_epoch(int epoch, double train_seconds, int64_t imag
     }
   }
   r.alpha_entropy = nrows ? entropy / nrows : 0.0;
-  r.peak_memory = memory_stats(model_.device()).peak;
   return r;
 }
 
 Genotype Search::run(int until_epoch) {
-  using clock = std::chrono::steady_clock;
   BNAS_CHECK(data_.train && data_.valid, "the search needs a training and a validation loader");
-  const int until = until_epoch < 0 ? cfg_.epochs : std::min(until_epoch, cfg_.epochs);
-  const auto t_run = clock::now();
-  const int first_epoch = epoch_;
-  auto seconds_since = [](clock::time_point t) {
-    return std::chrono::duration<double>(clock::now() - t).count();
-  };
   bool first_step = true;  // on_start fires after the first step of every run() (also after a resume)
-  while (epoch_ < until) {
-    const int e = epoch_;
-    const double lr = begin_epoch(e);
-    loss_sum_.zero_();
-    correct_sum_.zero_();
-    seen_ = 0;
-    const auto t_epoch = clock::now();
-    const int64_t steps = data_.train->batches_per_epoch();
-    for (int64_t s = 0; s < steps; ++s) {
-      const data::Batch tb = data_.train->next_batch();
-      const data::Batch vb = data_.valid->next_batch();
-      step(tb, vb, e);
-      if (first_step) {
-        first_step = false;
-        info_.memory_after_first_step = memory_stats(model_.device()).peak;
-        if (on_start) on_start(info_);
-      }
-      const bool log = cfg_.log_interval > 0 && (s + 1) % cfg_.log_interval == 0 && s + 1 < steps;
-      if (log && on_progress) {
-        ProgressRecord p;
-        p.epoch = e;
-        p.step_in_epoch = s + 1;
-        p.steps_per_epoch = steps;
-        p.global_step = global_step_;
-        p.train_loss = loss_sum_.item() / static_cast<double>(seen_);
-        p.train_acc = correct_sum_.item() / static_cast<double>(seen_);
-        p.lr = lr;
-        p.arch_lr = architect_->optimizer().lr();
-        p.elapsed_s = elapsed_before_ + seconds_since(t_run);
-        on_progress(p);
-      }
+  EpochRecord record;      // the epoch's: evaluate_epoch, then the shared figures
+  EpochLoop::Hooks h;
+  h.begin_epoch = [this](int e) { return begin_epoch(e); };
+  h.step = [&](int e) {
+    const data::Batch tb = data_.train->next_batch();
+    const data::Batch vb = data_.valid->next_batch();
+    step(tb, vb, e);
+    if (first_step) {
+      first_step = false;
+      info_.memory_after_first_step = memory_stats(model_.device()).peak;
+      if (on_start) on_start(info_);
     }
-    synchronize(model_.device());
-    const double train_seconds = seconds_since(t_epoch);
-    EpochRecord r = evaluate_epoch(e, train_seconds, seen_);
-    epoch_ = e + 1;
-    const double run_seconds = seconds_since(t_run);
-    r.elapsed_s = elapsed_before_ + run_seconds;
-    r.eta_s = run_seconds / (epoch_ - first_epoch) * (cfg_.epochs - epoch_);
-    records_.push_back(r);
-    if (on_epoch) on_epoch(r);
-    if (!cfg_.checkpoint_dir.empty() && cfg_.checkpoint_every > 0 &&
-        (epoch_ % cfg_.checkpoint_every == 0 || epoch_ == cfg_.epochs) && comm_->rank() == 0) {
-      elapsed_before_ += run_seconds;  // saved with the checkpoint
-      save_checkpoint(cfg_.checkpoint_dir);
-      elapsed_before_ -= run_seconds;
-    }
-  }
-  elapsed_before_ += seconds_since(t_run);
+  };
+  if (on_progress)
+    h.progress = [this](const StepProgress& p) { on_progress({p, architect_->optimizer().lr()}); };
+  h.evaluate = [&](int e) { record = evaluate_epoch(e); };
+  h.record = [&](const EpochFigures& f) {
+    static_cast<EpochFigures&>(record) = f;
+    records_.push_back(record);
+    if (on_epoch) on_epoch(record);
+  };
+  h.save_checkpoint = [this](const std::string& dir) {
+    if (comm_->rank() == 0) save_checkpoint(dir);
+  };
+  loop_.run(until_epoch, data_.train->batches_per_epoch(), h);
   return model_.genotype();
 }
 
 // ---- checkpoints ------------------------------------------------------------------------------
 
 namespace {
-
 const char* const kFormat = "bnas-search-checkpoint/1";
-
-nlohmann::json resume_identity(const SearchConfig& c) {
-  nlohmann::json j = to_json(c);
-  for (const char* k : {"log_interval", "checkpoint_every", "checkpoint_dir"}) j.erase(k);
-  return j;
-}
-
-void restore_group(const SafetensorsFile& f, const std::string& path, const std::string& prefix,
-                   const NamedTensors& dest) {
-  for (const auto& [name, t] : dest) {
-    const auto it = f.tensors.find(prefix + name);
-    BNAS_CHECK(it != f.tensors.end(), "checkpoint ", path, " has no tensor '", prefix + name,
-               "': it was written by a different model or search configuration");
-    BNAS_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "checkpoint ", path,
-               ": tensor '", prefix + name, "' is ", dtype_name(it->second.dtype()), " ",
-               it->second.shape().str(), " but the model expects ", dtype_name(t.dtype()), " ",
-               t.shape().str());
-  }
-  for (const auto& [name, t] : dest) {
-    Tensor d = t;
-    d.copy_(f.tensors.at(prefix + name));
-  }
-}
-
-std::string meta(const SafetensorsFile& f, const std::string& path, const std::string& key) {
-  const auto it = f.metadata.find(key);
-  BNAS_CHECK(it != f.metadata.end(), "checkpoint ", path, " lacks the metadata field '", key, "'");
-  return it->second;
-}
-
 }  // namespace
 
-void Search::save_checkpoint(const std::string& dir) const {
-  std::filesystem::create_directories(dir);
+NamedTensors Search::checkpoint_tensors() const {
   NamedTensors all;
-  for (const auto& [n, t] : model_.state_dict()) all.emplace_back("model." + n, t);
-  for (const auto& [n, t] : model_.arch_parameters()) all.emplace_back("arch." + n, t);
-  for (const auto& [n, t] : wopt_->state()) all.emplace_back("weight_opt." + n, t);
-  for (const auto& [n, t] : architect_->optimizer().state()) all.emplace_back("arch_opt." + n, t);
-  const Generator& g = model_.generator();
-  const data::LoaderState ts = data_.train->state(), vs = data_.valid->state();
-  std::map<std::string, std::string> md{
-      {"format", kFormat},
-      {"epoch", std::to_string(epoch_)},
-      {"global_step", std::to_string(global_step_)},
-      {"model_rng", nlohmann::json{g.seed(), g.stream(), g.offset()}.dump()},
-      {"train_loader", nlohmann::json{ts.epoch, ts.position}.dump()},
-      {"valid_loader", nlohmann::json{vs.epoch, vs.position}.dump()},
-      {"elapsed_s", nlohmann::json(elapsed_before_).dump()},
-      {"config", to_json(cfg_).dump()},
-  };
+  append_group(all, "model.", model_.state_dict());
+  append_group(all, "arch.", model_.arch_parameters());
+  append_group(all, "weight_opt.", wopt_->state());
+  append_group(all, "arch_opt.", architect_->optimizer().state());
+  return all;
+}
+
+void Search::save_checkpoint(const std::string& dir) const {
   BNAS_CHECK(data_.train && data_.valid, "a search checkpoint needs the training and validation loaders");
-  const std::string path = (std::filesystem::path(dir) / kCheckpointFile).string();
-  save_safetensors(path, all, md);
+  std::filesystem::create_directories(dir);
+  CheckpointMetadata md = run_metadata(kFormat, to_json(cfg_), loop_);
+  md["model_rng"] = generator_meta(model_.generator());
+  md["train_loader"] = loader_meta(data_.train->state());
+  md["valid_loader"] = loader_meta(data_.valid->state());
+  save_safetensors((std::filesystem::path(dir) / kCheckpointFile).string(), checkpoint_tensors(), md);
   write_genotype_file(model_.genotype(), (std::filesystem::path(dir) / "genotype.json").string());
 }
 
 void Search::resume(const std::string& dir) {
   BNAS_CHECK(data_.train && data_.valid, "resuming a search needs the training and validation loaders");
   const std::string path = (std::filesystem::path(dir) / kCheckpointFile).string();
-  BNAS_CHECK(std::filesystem::exists(path), "no search checkpoint to resume from: ", path, " does not exist");
-  const SafetensorsFile f = load_safetensors(path);
-  BNAS_CHECK(meta(f, path, "format") == kFormat, "checkpoint ", path, " is not a search checkpoint (format '",
-             meta(f, path, "format"), "')");
-  const nlohmann::json saved = nlohmann::json::parse(meta(f, path, "config"));
-  const nlohmann::json now = resume_identity(cfg_);
-  for (auto it = now.begin(); it != now.end(); ++it)
-    BNAS_CHECK(saved.contains(it.key()) && saved.at(it.key()) == it.value(), "checkpoint ", path,
-               " was written with ", it.key(), " = ", saved.contains(it.key()) ? saved.at(it.key()).dump() : "(none)",
-               " but this search has ", it.value().dump(), ": resume with the same settings");
-  restore_group(f, path, "model.", model_.state_dict());
-  restore_group(f, path, "arch.", model_.arch_parameters());
-  restore_group(f, path, "weight_opt.", wopt_->state());
-  restore_group(f, path, "arch_opt.", architect_->optimizer().state());
-  const nlohmann::json rng = nlohmann::json::parse(meta(f, path, "model_rng"));
-  Generator& g = model_.generator();
-  BNAS_CHECK(rng.at(0).get<uint64_t>() == g.seed() && rng.at(1).get<uint64_t>() == g.stream(),
-             "checkpoint ", path, ": the model's random generator has a different seed or stream");
-  g.set_offset(rng.at(2).get<uint64_t>());
-  const nlohmann::json tl = nlohmann::json::parse(meta(f, path, "train_loader"));
-  const nlohmann::json vl = nlohmann::json::parse(meta(f, path, "valid_loader"));
-  data_.train->restore({tl.at(0).get<int64_t>(), tl.at(1).get<int64_t>()});
-  data_.valid->restore({vl.at(0).get<int64_t>(), vl.at(1).get<int64_t>()});
-  epoch_ = std::stoi(meta(f, path, "epoch"));
-  global_step_ = std::stoll(meta(f, path, "global_step"));
-  elapsed_before_ = nlohmann::json::parse(meta(f, path, "elapsed_s")).get<double>();
+  const SafetensorsFile f = load_run_checkpoint(path, kFormat);
+  check_resume_config(f, path, to_json(cfg_));
+  const data::LoaderState train = loader_state_from_meta(checkpoint_meta(f, path, "train_loader"));
+  const data::LoaderState valid = loader_state_from_meta(checkpoint_meta(f, path, "valid_loader"));
+  restore_tensors(f, path, checkpoint_tensors());
+  restore_generator(model_.generator(), checkpoint_meta(f, path, "model_rng"), path);
+  data_.train->restore(train);
+  data_.valid->restore(valid);
+  restore_loop(loop_, f, path);
   records_.clear();
-  begin_epoch(std::min(epoch_, cfg_.epochs - 1));
+  begin_epoch(std::min(loop_.epoch(), cfg_.epochs - 1));
 }
 
 }  // namespace bnas::nas

@@ -40,6 +40,7 @@
 #include "nas/architect.h"
 #include "nas/broad_network.h"
 #include "nas/confident_lr.h"
+#include "nas/epoch_loop.h"
 #include "nas/search_model.h"
 
 namespace bnas::nas {
@@ -107,14 +108,8 @@ struct SearchInfo {
   std::string device;
 };
 
-struct ProgressRecord {
-  int epoch = 0;
-  int64_t step_in_epoch = 0;  // steps done in this epoch
-  int64_t steps_per_epoch = 0;
-  int64_t global_step = 0;
-  double train_loss = 0, train_acc = 0;  // running over this epoch so far
-  double lr = 0, arch_lr = 0;
-  double elapsed_s = 0;
+struct ProgressRecord : StepProgress {
+  double arch_lr = 0;
 };
 
 struct ArchRows {
@@ -122,22 +117,16 @@ struct ArchRows {
   std::vector<std::vector<double>> rows;  // alpha: softmax per edge; beta: softmax per node
 };
 
-struct EpochRecord {
-  int epoch = 0;  // 0-based
-  int epochs = 0;
+struct EpochRecord : EpochFigures {
   Genotype genotype;
   std::vector<ArchRows> alpha_softmax;
   std::vector<ArchRows> beta_softmax;
   int param_free_normal = 0;  // parameter-free ops (pools, skip) in the convolution cell
   int param_free_reduce = 0;  // ... and in the enhancement cell
   double alpha_entropy = 0;   // mean entropy (nats) of the softmax(alpha) rows
-  double train_loss = 0, train_acc = 0;
   double valid_loss = -1, valid_acc = -1;  // -1: no validation loader
-  double lr = 0, arch_lr = 0, confidence = 1;
+  double arch_lr = 0, confidence = 1;
   bool arch_updated = false;  // epoch >= arch_start_epoch
-  double images_per_s = 0;
-  size_t peak_memory = 0;
-  double elapsed_s = 0, eta_s = 0;
 };
 nlohmann::json to_json(const EpochRecord& r);
 nlohmann::json to_json(const SearchInfo& i);
@@ -168,8 +157,8 @@ class Search {
   // and search space must agree); run() then continues with the next epoch.
   void resume(const std::string& dir);
 
-  int epoch() const { return epoch_; }  // next epoch to run
-  int64_t global_step() const { return global_step_; }
+  int epoch() const { return loop_.epoch(); }  // next epoch to run
+  int64_t global_step() const { return loop_.global_step(); }
   const SearchInfo& info() const { return info_; }
   const std::vector<EpochRecord>& records() const { return records_; }
   Architect& architect() { return *architect_; }
@@ -180,7 +169,10 @@ class Search {
   static constexpr const char* kCheckpointFile = "search.safetensors";
 
  private:
-  EpochRecord evaluate_epoch(int epoch, double train_seconds, int64_t images);
+  // The epoch's figures of the search itself (validation, genotype, alpha/beta, rates).
+  EpochRecord evaluate_epoch(int epoch);
+  // Everything a checkpoint holds as tensors: "model.", "arch.", "weight_opt.", "arch_opt.".
+  NamedTensors checkpoint_tensors() const;
 
   SearchModel& model_;
   SearchData data_;
@@ -190,11 +182,7 @@ class Search {
   std::vector<Tensor> weights_;
   std::unique_ptr<SGD> wopt_;
   std::unique_ptr<Architect> architect_;
-  Tensor loss_sum_, correct_sum_;  // device running sums over the epoch
-  int64_t seen_ = 0;               // images in the running sums (host count)
-  int epoch_ = 0;
-  int64_t global_step_ = 0;
-  double elapsed_before_ = 0;  // seconds spent before a resume
+  EpochLoop loop_;
   SearchInfo info_;
   std::vector<EpochRecord> records_;
 };

@@ -1,16 +1,14 @@
 #include "nas/train.h"
 
-#include <chrono>
 #include <cmath>
-#include <set>
 
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/checkpoint.h"
-#include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/schedule.h"
 #include "nas/evaluate.h"
+#include "nas/run_checkpoint.h"
 
 namespace bnas::nas {
 
@@ -104,11 +102,8 @@ TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
 }
 
 nlohmann::json to_json(const TrainEpochRecord& r) {
-  nlohmann::json j = {{"epoch", r.epoch},         {"epochs", r.epochs},
-                      {"train_loss", r.train_loss}, {"train_acc", r.train_acc},
-                      {"lr", r.lr},               {"drop_prob", r.drop_prob},
-                      {"images_per_s", r.images_per_s}, {"peak_memory", r.peak_memory},
-                      {"elapsed_s", r.elapsed_s}, {"eta_s", r.eta_s}};
+  nlohmann::json j = to_json(static_cast<const EpochFigures&>(r));
+  j["drop_prob"] = r.drop_prob;
   if (r.test_acc >= 0) {
     j["test_loss"] = r.test_loss;
     j["test_acc"] = r.test_acc;
@@ -120,16 +115,8 @@ nlohmann::json to_json(const TrainEpochRecord& r) {
 
 TrainEpochRecord train_record_from_json(const nlohmann::json& j) {
   TrainEpochRecord r;
-  r.epoch = j.at("epoch").get<int>();
-  r.epochs = j.at("epochs").get<int>();
-  r.train_loss = j.at("train_loss").get<double>();
-  r.train_acc = j.at("train_acc").get<double>();
-  r.lr = j.at("lr").get<double>();
+  static_cast<EpochFigures&>(r) = epoch_figures_from_json(j);
   r.drop_prob = j.at("drop_prob").get<double>();
-  r.images_per_s = j.at("images_per_s").get<double>();
-  r.peak_memory = j.at("peak_memory").get<size_t>();
-  r.elapsed_s = j.at("elapsed_s").get<double>();
-  r.eta_s = j.at("eta_s").get<double>();
   if (j.contains("test_acc")) {
     r.test_loss = j.at("test_loss").get<double>();
     r.test_acc = j.at("test_acc").get<double>();
@@ -151,19 +138,18 @@ nlohmann::json to_json(const TrainResult& r) {
 // ---- the trainer ------------------------------------------------------------------------------
 
 Trainer::Trainer(EvalNetwork& net, TrainData data, const TrainConfig& config)
-    : net_(net), data_(data), cfg_(config) {
+    : net_(net),
+      data_(data),
+      cfg_(config),
+      weights_(net.parameters()),
+      loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_) {
   cfg_.validate();
   BNAS_CHECK(data_.train != nullptr, "training needs a training loader");
-  weights_ = net.parameters();
-  BNAS_CHECK(!weights_.empty(), "the network has no weights to train");
   SgdOptions so;
   so.lr = cfg_.lr;
   so.momentum = cfg_.momentum;
   so.weight_decay = cfg_.weight_decay;
   opt_ = std::make_unique<SGD>(weights_, so);
-  const Device dev = weights_.front().device();
-  loss_sum_ = Tensor::zeros(Shape{1}, weights_.front().dtype(), dev);
-  correct_sum_ = Tensor::zeros(Shape{1}, DType::F32, dev);
 }
 
 int64_t Trainer::parameter_count() const { return net_.parameter_count(); }
@@ -182,11 +168,7 @@ void Trainer::step(const data::Batch& batch) {
   backward(loss, weights_);
   if (cfg_.grad_clip > 0) opt_->clip_grad_norm(cfg_.grad_clip);
   opt_->step();
-  const int64_t n = batch.labels.numel();
-  ops::add_(loss_sum_, loss.detach(), static_cast<double>(n));
-  ops::add_(correct_sum_, ops::count_correct(logits.detach(), batch.labels));
-  seen_ += n;
-  ++global_step_;
+  loop_.count_step(loss, logits, batch.labels);
 }
 
 std::pair<double, double> Trainer::evaluate(data::Loader& loader) {
@@ -197,8 +179,8 @@ std::pair<double, double> Trainer::evaluate(data::Loader& loader) {
 
 TrainResult Trainer::result() const {
   TrainResult r;
-  r.epochs_done = epoch_;
-  r.elapsed_s = records_.empty() ? elapsed_before_ : records_.back().elapsed_s;
+  r.epochs_done = loop_.epoch();
+  r.elapsed_s = records_.empty() ? loop_.elapsed_s() : records_.back().elapsed_s;
   if (!records_.empty()) {
     r.final_test_acc = records_.back().test_acc;
     r.final_test_loss = records_.back().test_loss;
@@ -209,164 +191,72 @@ TrainResult Trainer::result() const {
 }
 
 TrainResult Trainer::run(int until_epoch) {
-  using clock = std::chrono::steady_clock;
-  const int until = until_epoch < 0 ? cfg_.epochs : std::min(until_epoch, cfg_.epochs);
-  const auto t_run = clock::now();
-  const int first_epoch = epoch_;
-  auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
-  const Device dev = weights_.front().device();
-  while (epoch_ < until) {
-    const int e = epoch_;
-    const double lr = begin_epoch(e);
-    loss_sum_.zero_();
-    correct_sum_.zero_();
-    seen_ = 0;
-    const auto t_epoch = clock::now();
-    const int64_t steps = data_.train->batches_per_epoch();
-    for (int64_t s = 0; s < steps; ++s) {
-      step(data_.train->next_batch());
-      const bool log = cfg_.log_interval > 0 && (s + 1) % cfg_.log_interval == 0 && s + 1 < steps;
-      if (log && on_progress) {
-        TrainProgress p;
-        p.epoch = e;
-        p.step_in_epoch = s + 1;
-        p.steps_per_epoch = steps;
-        p.global_step = global_step_;
-        p.train_loss = loss_sum_.item() / static_cast<double>(seen_);
-        p.train_acc = correct_sum_.item() / static_cast<double>(seen_);
-        p.lr = lr;
-        p.elapsed_s = elapsed_before_ + seconds_since(t_run);
-        on_progress(p);
-      }
-    }
-    synchronize(dev);
-    const double train_seconds = seconds_since(t_epoch);
-    TrainEpochRecord r;
-    r.epoch = e;
-    r.epochs = cfg_.epochs;
-    r.lr = lr;
-    r.drop_prob = net_.drop_prob();
-    r.train_loss = seen_ ? loss_sum_.item() / static_cast<double>(seen_) : 0.0;
-    r.train_acc = seen_ ? correct_sum_.item() / static_cast<double>(seen_) : 0.0;
-    r.images_per_s = train_seconds > 0 ? static_cast<double>(seen_) / train_seconds : 0.0;
-    if (data_.test) {
-      const auto [tl, ta] = evaluate(*data_.test);
-      r.test_loss = tl;
-      r.test_acc = ta;
-      const bool better = records_.empty() || ta > records_.back().best_test_acc;
-      r.best_test_acc = better ? ta : records_.back().best_test_acc;
-      r.best_epoch = better ? e : records_.back().best_epoch;
-    }
-    r.peak_memory = memory_stats(dev).peak;
-    epoch_ = e + 1;
-    const double run_seconds = seconds_since(t_run);
-    r.elapsed_s = elapsed_before_ + run_seconds;
-    r.eta_s = run_seconds / (epoch_ - first_epoch) * (cfg_.epochs - epoch_);
-    records_.push_back(r);
-    if (on_epoch) on_epoch(r);
-    if (!cfg_.checkpoint_dir.empty() && cfg_.checkpoint_every > 0 &&
-        (epoch_ % cfg_.checkpoint_every == 0 || epoch_ == cfg_.epochs)) {
-      elapsed_before_ += run_seconds;
-      save_checkpoint(cfg_.checkpoint_dir);
-      elapsed_before_ -= run_seconds;
-    }
-  }
-  elapsed_before_ += seconds_since(t_run);
+  TrainEpochRecord record;  // the epoch's: the test pass, then the shared figures
+  EpochLoop::Hooks h;
+  h.begin_epoch = [this](int e) { return begin_epoch(e); };
+  h.step = [this](int) { step(data_.train->next_batch()); };
+  h.progress = on_progress;
+  h.evaluate = [&](int e) {
+    record = TrainEpochRecord{};
+    record.drop_prob = net_.drop_prob();
+    if (!data_.test) return;
+    const auto [tl, ta] = evaluate(*data_.test);
+    record.test_loss = tl;
+    record.test_acc = ta;
+    const bool better = records_.empty() || ta > records_.back().best_test_acc;
+    record.best_test_acc = better ? ta : records_.back().best_test_acc;
+    record.best_epoch = better ? e : records_.back().best_epoch;
+  };
+  h.record = [&](const EpochFigures& f) {
+    static_cast<EpochFigures&>(record) = f;
+    records_.push_back(record);
+    if (on_epoch) on_epoch(record);
+  };
+  h.save_checkpoint = [this](const std::string& dir) { save_checkpoint(dir); };
+  loop_.run(until_epoch, data_.train->batches_per_epoch(), h);
   return result();
 }
 
 // ---- checkpoints ------------------------------------------------------------------------------
 
 namespace {
-
 const char* const kFormat = "bnas-train-checkpoint/1";
-
-nlohmann::json resume_identity(const TrainConfig& c) {
-  nlohmann::json j = to_json(c);
-  for (const char* k : {"log_interval", "checkpoint_every", "checkpoint_dir"}) j.erase(k);
-  return j;
-}
-
-const std::string& meta(const SafetensorsFile& f, const std::string& path, const std::string& key) {
-  const auto it = f.metadata.find(key);
-  BNAS_CHECK(it != f.metadata.end(), "checkpoint ", path, " lacks the metadata field '", key,
-             "' (not a training checkpoint, or written by another version)");
-  return it->second;
-}
-
 }  // namespace
 
+NamedTensors Trainer::checkpoint_tensors() const {
+  NamedTensors all;
+  append_group(all, "model.", net_.state_dict());
+  append_group(all, "opt.", opt_->state());
+  return all;
+}
+
 void Trainer::save_checkpoint(const std::string& dir) const {
-  NamedTensors tensors;
-  for (const auto& [n, t] : net_.state_dict()) tensors.emplace_back("model." + n, t);
-  for (const auto& [n, t] : opt_->state()) tensors.emplace_back("opt." + n, t);
   nlohmann::json recs = nlohmann::json::array();
   for (const auto& r : records_) recs.push_back(to_json(r));
-  const data::LoaderState ts = data_.train->state();
-  const std::map<std::string, std::string> metadata = {
-      {"format", kFormat},
-      {"epoch", std::to_string(epoch_)},
-      {"global_step", std::to_string(global_step_)},
-      {"drop_path_rng", nlohmann::json{net_.drop_path_generator().seed(), net_.drop_path_generator().stream(),
-                                       net_.drop_path_generator().offset()}
-                            .dump()},
-      {"train_loader", nlohmann::json{ts.epoch, ts.position}.dump()},
-      {"elapsed_s", nlohmann::json(elapsed_before_).dump()},
-      {"config", to_json(cfg_).dump()},
-      {"genotype", genotype_to_json(net_.genotype()).dump()},
-      {"records", recs.dump()},
-  };
-  save_safetensors(dir + "/" + kCheckpointFile, tensors, metadata);
+  CheckpointMetadata md = run_metadata(kFormat, to_json(cfg_), loop_);
+  md["drop_path_rng"] = generator_meta(net_.drop_path_generator());
+  md["train_loader"] = loader_meta(data_.train->state());
+  md["genotype"] = genotype_to_json(net_.genotype()).dump();
+  md["records"] = recs.dump();
+  save_safetensors(dir + "/" + kCheckpointFile, checkpoint_tensors(), md);
 }
 
 void Trainer::resume(const std::string& dir) {
   const std::string path = dir + "/" + kCheckpointFile;
-  const SafetensorsFile f = load_safetensors(path);
-  BNAS_CHECK(meta(f, path, "format") == kFormat, "checkpoint ", path, " is not a training checkpoint");
-  const nlohmann::json saved = nlohmann::json::parse(meta(f, path, "config"));
-  const nlohmann::json want = resume_identity(cfg_);
-  for (const auto& [k, v] : want.items())
-    BNAS_CHECK(saved.contains(k) && saved.at(k) == v, "checkpoint ", path, " was written with ", k, " = ",
-               saved.contains(k) ? saved.at(k).dump() : std::string("(unset)"), " but this run has ", k, " = ",
-               v.dump(), ": resume with the original settings");
-  const Genotype g = genotype_from_json(nlohmann::json::parse(meta(f, path, "genotype")), path);
+  const SafetensorsFile f = load_run_checkpoint(path, kFormat);
+  check_resume_config(f, path, to_json(cfg_));
+  const Genotype g = genotype_from_json(nlohmann::json::parse(checkpoint_meta(f, path, "genotype")), path);
   BNAS_CHECK(g == net_.genotype(), "checkpoint ", path, " was written for a different genotype");
-
-  // Check every tensor before touching anything.
-  NamedTensors dest;
-  for (const auto& [n, t] : net_.state_dict()) dest.emplace_back("model." + n, t);
-  for (const auto& [n, t] : opt_->state()) dest.emplace_back("opt." + n, t);
-  std::set<std::string> expected;
-  for (const auto& [n, t] : dest) {
-    expected.insert(n);
-    const auto it = f.tensors.find(n);
-    BNAS_CHECK(it != f.tensors.end(), "checkpoint ", path, " has no tensor '", n,
-               "': it was written by a different network");
-    BNAS_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "checkpoint ", path,
-               ": tensor '", n, "' has shape ", it->second.shape().str(), " but the network expects ",
-               t.shape().str());
-  }
-  for (const auto& [n, t] : f.tensors)
-    BNAS_CHECK(expected.count(n) != 0, "checkpoint ", path, " holds an unexpected tensor '", n, "'");
-  const nlohmann::json rng = nlohmann::json::parse(meta(f, path, "drop_path_rng"));
-  const nlohmann::json tl = nlohmann::json::parse(meta(f, path, "train_loader"));
-  const nlohmann::json recs = nlohmann::json::parse(meta(f, path, "records"));
+  const data::LoaderState train = loader_state_from_meta(checkpoint_meta(f, path, "train_loader"));
   std::vector<TrainEpochRecord> records;
-  for (const auto& r : recs) records.push_back(train_record_from_json(r));
-  const int epoch = std::stoi(meta(f, path, "epoch"));
-  const int64_t step = std::stoll(meta(f, path, "global_step"));
-  const double elapsed = nlohmann::json::parse(meta(f, path, "elapsed_s")).get<double>();
+  for (const auto& r : nlohmann::json::parse(checkpoint_meta(f, path, "records")))
+    records.push_back(train_record_from_json(r));
 
-  for (auto& [n, t] : dest) {
-    Tensor d = t;
-    d.copy_(f.tensors.at(n));
-  }
-  net_.drop_path_generator().set_offset(rng.at(2).get<uint64_t>());
-  data_.train->restore({tl.at(0).get<int64_t>(), tl.at(1).get<int64_t>()});
+  restore_tensors(f, path, checkpoint_tensors());
+  restore_generator(net_.drop_path_generator(), checkpoint_meta(f, path, "drop_path_rng"), path);
+  data_.train->restore(train);
   records_ = std::move(records);
-  epoch_ = epoch;
-  global_step_ = step;
-  elapsed_before_ = elapsed;
+  restore_loop(loop_, f, path);
 }
 
 }  // namespace bnas::nas

@@ -27,6 +27,7 @@
 
 #include "data/loader.h"
 #include "engine/optim.h"
+#include "nas/epoch_loop.h"
 #include "nas/eval_network.h"
 
 namespace bnas::nas {
@@ -70,27 +71,13 @@ struct TrainData {
 };
 
 // A progress point within an epoch (every log_interval steps).
-struct TrainProgress {
-  int epoch = 0;
-  int64_t step_in_epoch = 0;  // steps done in this epoch
-  int64_t steps_per_epoch = 0;
-  int64_t global_step = 0;
-  double train_loss = 0, train_acc = 0;  // running over this epoch so far
-  double lr = 0;
-  double elapsed_s = 0;
-};
+using TrainProgress = StepProgress;
 
-struct TrainEpochRecord {
-  int epoch = 0;  // 0-based
-  int epochs = 0;
-  double train_loss = 0, train_acc = 0;
+struct TrainEpochRecord : EpochFigures {
   double test_loss = -1, test_acc = -1;  // -1: no test loader
   double best_test_acc = -1;             // selected on the test set: secondary figure only
   int best_epoch = -1;
-  double lr = 0, drop_prob = 0;
-  double images_per_s = 0;
-  size_t peak_memory = 0;
-  double elapsed_s = 0, eta_s = 0;
+  double drop_prob = 0;
 };
 nlohmann::json to_json(const TrainEpochRecord& r);
 TrainEpochRecord train_record_from_json(const nlohmann::json& j);
@@ -125,8 +112,8 @@ class Trainer {
   // network); run() then continues with the next epoch.
   void resume(const std::string& dir);
 
-  int epoch() const { return epoch_; }
-  int64_t global_step() const { return global_step_; }
+  int epoch() const { return loop_.epoch(); }
+  int64_t global_step() const { return loop_.global_step(); }
   const std::vector<TrainEpochRecord>& records() const { return records_; }
   TrainResult result() const;
   SGD& optimizer() { return *opt_; }
@@ -135,16 +122,15 @@ class Trainer {
   static constexpr const char* kCheckpointFile = "train.safetensors";
 
  private:
+  // Everything a checkpoint holds as tensors: "model.", "opt.".
+  NamedTensors checkpoint_tensors() const;
+
   EvalNetwork& net_;
   TrainData data_;
   TrainConfig cfg_;
   std::vector<Tensor> weights_;
   std::unique_ptr<SGD> opt_;
-  Tensor loss_sum_, correct_sum_;
-  int64_t seen_ = 0;
-  int epoch_ = 0;
-  int64_t global_step_ = 0;
-  double elapsed_before_ = 0;
+  EpochLoop loop_;
   std::vector<TrainEpochRecord> records_;
 };
 
