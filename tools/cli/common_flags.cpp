@@ -1,0 +1,114 @@
+// The shared flags (common_flags.h). The --config file goes through CLI11 itself (add_result +
+// run_callback), so a value in the file is validated exactly like the same flag typed.
+#include "tools/cli/common_flags.h"
+
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "data/catalog.h"
+#include "engine/check.h"
+#include "tools/cli/run_dir.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace bnas::cli {
+namespace {
+
+std::string key_to_flag(const std::string& key) {
+  std::string f = "--" + key;
+  for (char& ch : f)
+    if (ch == '_') ch = '-';
+  return f;
+}
+
+void apply_config_file(CLI::App* sub, const std::string& path) {
+  if (path.empty()) return;
+  const json j = read_json_file(path, "config file");
+  BNAS_CHECK(j.is_object(), "config file ", path, " must hold a JSON object whose keys are flag names");
+  for (const auto& [key, value] : j.items()) {
+    if (key == "config" || key == "dataset") continue;
+    CLI::Option* opt = sub->get_option_no_throw(key_to_flag(key));
+    BNAS_CHECK(opt != nullptr, "config file ", path, ": '", key, "' is not a setting of `", sub->get_name(),
+               "` (see bnas_engine ", sub->get_name(), " --help)");
+    if (opt->count() > 0) continue;
+    std::string s;
+    if (value.is_string())
+      s = value.get<std::string>();
+    else if (value.is_boolean())
+      s = value.get<bool>() ? "true" : "false";
+    else if (value.is_number())
+      s = value.dump();
+    else
+      BNAS_FAIL("config file ", path, ": '", key, "' must be a string, number or boolean");
+    try {
+      opt->add_result(s);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      BNAS_FAIL("config file ", path, ": bad value for '", key, "': ", e.what());
+    }
+  }
+}
+
+}  // namespace
+
+void add_common(CLI::App* sub, Common& c, bool dataset_required) {
+  auto* ds = sub->add_option("dataset", c.dataset, "cifar10, cifar100, imagenet, mnist or fashion-mnist");
+  if (dataset_required) ds->required();
+  sub->add_option("--device", c.device, "auto, cpu or cuda:N (auto: the GPU when there is one)")
+      ->capture_default_str();
+  sub->add_option("--config", c.config, "JSON file whose keys mirror the flags (flags override it)")
+      ->check(CLI::ExistingFile);
+  c.seed.opt = sub->add_option("--seed", c.seed.value, "random seed (weights, data order, augmentation)");
+  sub->add_option("--out", c.out, "run directory (default runs/<command>-<dataset>-<time>)");
+  sub->add_option("--resume", c.resume, "continue the run in this run directory from its last checkpoint")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--data", c.data, "dataset folder (default $BNAS_DATA/<dataset>, else ./data/<dataset>)");
+  sub->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+  c.subset.opt = sub->add_option("--subset", c.subset.value, "use only this many training images (seeded choice)");
+}
+
+void apply_common(CLI::App* sub, const Common& c) {
+  apply_config_file(sub, c.config);
+  if (c.threads > 0) omp_set_num_threads(c.threads);
+}
+
+Device pick_device(const std::string& flag, Progress* say) {
+  if (flag == "auto") {
+    if (cuda_available()) return Device::cuda(0);
+    const std::string why = built_with_cuda() ? "no usable GPU was found" : "this build has no CUDA backend";
+    const std::string msg = "device auto: " + why + "; running on the CPU (" +
+                            std::to_string(omp_get_max_threads()) + " threads)";
+    if (say) say->line(msg); else std::fprintf(stderr, "%s\n", msg.c_str());
+    return Device::cpu();
+  }
+  const Device d = parse_device(flag);
+  if (d.is_cuda()) {
+    BNAS_CHECK(built_with_cuda(), "--device ", flag, ": this build has no CUDA backend (use cpu or auto)");
+    BNAS_CHECK(d.index < cuda_device_count(), "--device ", flag, ": there are ", cuda_device_count(),
+               " usable GPUs");
+  }
+  return d;
+}
+
+std::string dataset_dir(const std::string& dataset, const std::string& flag) {
+  const std::string dir = data::resolve_dataset_dir(dataset, flag);
+  const data::DatasetInfo info = data::dataset_info(dataset);
+  const std::vector<std::string> missing = data::missing_files(info, dir);
+  if (missing.empty()) return dir;
+  const auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& f : v) s += (s.empty() ? "" : ", ") + f;
+    return s;
+  };
+  BNAS_FAIL("the ", dataset, " data is missing: expected ", join(info.files), " in ", dir,
+            fs::is_directory(dir) ? " (missing: " + join(missing) + ")" : std::string(" (no such folder)"),
+            "; to get it, ", info.where, ", then pass --data DIR or set BNAS_DATA (looked in --data, $BNAS_DATA/",
+            dataset, ", ./data/", dataset, ")");
+}
+
+}  // namespace bnas::cli

@@ -1,0 +1,66 @@
+// `bnas_engine info`: the build (version, type, compiler, CUDA/NCCL/OpenMP) and the devices
+// (CUDA runtime, driver, cuDNN, NCCL versions and every GPU) as plain lines on stdout.
+#include <omp.h>
+
+#include <cstdio>
+
+#if BNAS_WITH_CUDA
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#if BNAS_WITH_NCCL
+#include <nccl.h>
+#endif
+#endif
+
+#include "engine/device.h"
+#include "tools/cli/build_info.h"
+#include "tools/cli/commands.h"
+#include "tools/cli_app.h"
+
+namespace bnas::cli {
+namespace {
+
+int run_info() {
+  std::printf("bnas_engine %s (%s build, %s)\n", BNAS_VERSION, BNAS_BUILD_TYPE, BNAS_CXX_COMPILER);
+  std::printf("build options: CUDA %s, NCCL %s, OpenMP %d, BLAS OpenBLAS\n", built_with_cuda() ? "on" : "off",
+              BNAS_WITH_NCCL ? "on" : "off", _OPENMP);
+  std::printf("cpu: %d threads\n", omp_get_max_threads());
+#if BNAS_WITH_CUDA
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  std::printf("CUDA runtime %d.%d, driver %d.%d\n", runtime / 1000, (runtime % 1000) / 10, driver / 1000,
+              (driver % 1000) / 10);
+  const size_t cudnn = cudnnGetVersion();
+  std::printf("cuDNN %zu.%zu.%zu\n", cudnn / 10000, (cudnn % 10000) / 100, cudnn % 100);
+#if BNAS_WITH_NCCL
+  int nccl = 0;
+  ncclGetVersion(&nccl);
+  std::printf("NCCL %d.%d.%d\n", nccl / 10000, (nccl % 10000) / 100, nccl % 100);
+#endif
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    count = 0;
+  }
+  if (count == 0) std::printf("GPUs: none usable (running on the CPU)\n");
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    std::printf("cuda:%d  %s, %.1f GiB, compute capability %d.%d, %d SMs\n", i, p.name,
+                static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), p.major, p.minor,
+                p.multiProcessorCount);
+  }
+#else
+  std::printf("GPUs: not available (built without CUDA)\n");
+#endif
+  return kOk;
+}
+
+}  // namespace
+
+Command add_info_command(CLI::App& app) {
+  return {app.add_subcommand("info", "devices, CUDA/cuDNN/NCCL versions and build options"), run_info};
+}
+
+}  // namespace bnas::cli

@@ -1,0 +1,192 @@
+// `bnas_engine search DATASET`: the BNAS-v2 bilevel search (nas::Search) on a dataset from a
+// preset plus flags, in a run directory (config.json, log.jsonl, a genotype per epoch,
+// curves.svg, checkpoints; at the end genotype.{json,txt}, the cells drawn and summary.json),
+// stopping cleanly on Ctrl-C and continuing exactly with --resume.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/check.h"
+#include "nas/broad_network.h"
+#include "nas/genotype.h"
+#include "nas/search.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/common_flags.h"
+#include "tools/cli/interrupt.h"
+#include "tools/cli/progress.h"
+#include "tools/cli/run_dir.h"
+#include "tools/cli/run_log.h"
+#include "tools/cli/run_setup.h"
+#include "tools/cli_app.h"
+#include "tools/report.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace bnas::cli {
+namespace {
+
+struct SearchFlags {
+  std::string preset = "bnas-v2-pc";
+  Flag<int> epochs, batch, channels, layers, en_layers, pc_k, arch_start_epoch, warmup_epochs, log_interval,
+      checkpoint_every;
+  Flag<double> lr, lr_min, arch_lr, train_portion, clr_power, weight_decay, grad_clip, arch_grad_clip;
+  Flag<bool> edge_norm, unrolled, clr;
+  Flag<std::string> clr_mode;
+};
+
+void add_search_flags(CLI::App* s, SearchFlags& f) {
+  s->add_option("--preset", f.preset, "bnas-v2-pc, bnas-v2-clr, bnas-d or imagenet")
+      ->check(CLI::IsMember(nas::SearchConfig::preset_names()))
+      ->capture_default_str();
+  f.epochs.opt = s->add_option("--epochs", f.epochs.value, "search epochs");
+  f.batch.opt = s->add_option("--batch", f.batch.value, "batch size");
+  f.channels.opt = s->add_option("--channels", f.channels.value, "initial node width C");
+  f.layers.opt = s->add_option("--layers", f.layers.value, "convolution cells");
+  f.en_layers.opt = s->add_option("--en-layers", f.en_layers.value, "enhancement cells");
+  f.pc_k.opt = s->add_option("--pc-k", f.pc_k.value, "partial-channel proportion K (1: full channels)");
+  f.edge_norm.opt = s->add_option("--edge-norm", f.edge_norm.value, "edge normalisation (true/false)");
+  f.lr.opt = s->add_option("--lr", f.lr.value, "weight learning rate");
+  f.lr_min.opt = s->add_option("--lr-min", f.lr_min.value, "final weight learning rate");
+  f.warmup_epochs.opt = s->add_option("--warmup-epochs", f.warmup_epochs.value, "linear warm-up epochs");
+  f.weight_decay.opt = s->add_option("--weight-decay", f.weight_decay.value, "weight decay");
+  f.grad_clip.opt = s->add_option("--grad-clip", f.grad_clip.value, "weight gradient clipping norm");
+  f.arch_lr.opt = s->add_option("--arch-lr", f.arch_lr.value, "architecture learning rate");
+  f.arch_grad_clip.opt = s->add_option("--arch-grad-clip", f.arch_grad_clip.value, "architecture gradient clip (0: off)");
+  f.arch_start_epoch.opt = s->add_option("--arch-start-epoch", f.arch_start_epoch.value,
+                                         "first epoch with architecture updates");
+  f.unrolled.opt = s->add_option("--unrolled", f.unrolled.value, "second-order architecture gradient (true/false)");
+  f.clr.opt = s->add_option("--clr", f.clr.value, "confident learning rate (true/false)");
+  f.clr_power.opt = s->add_option("--clr-power", f.clr_power.value, "CLR power p (implies --clr true)");
+  f.clr_mode.opt = s->add_option("--clr-mode", f.clr_mode.value, "arch_lr (paper) or val_loss (reference unrolled)");
+  f.train_portion.opt = s->add_option("--train-portion", f.train_portion.value,
+                                      "fraction of the training images that trains w (the rest trains alpha)");
+  f.log_interval.opt = s->add_option("--log-interval", f.log_interval.value, "steps between progress lines");
+  f.checkpoint_every.opt = s->add_option("--checkpoint-every", f.checkpoint_every.value, "epochs between checkpoints");
+}
+
+nas::SearchConfig resolve_search_config(const SearchFlags& f, const Common& c, const json* saved) {
+  nas::SearchConfig cfg = saved ? nas::search_config_from_json(saved->at("settings"))
+                                : nas::SearchConfig::preset_config(f.preset);
+  if (!saved && (c.dataset == "mnist" || c.dataset == "fashion-mnist" || c.dataset == "cifar100") &&
+      f.preset == "imagenet")
+    BNAS_FAIL("the imagenet preset is for the imagenet dataset");
+  f.epochs.apply(cfg.epochs), f.batch.apply(cfg.batch), f.channels.apply(cfg.channels);
+  f.layers.apply(cfg.layers), f.en_layers.apply(cfg.en_layers), f.pc_k.apply(cfg.pc_k);
+  f.edge_norm.apply(cfg.edge_norm), f.lr.apply(cfg.lr), f.lr_min.apply(cfg.lr_min);
+  f.warmup_epochs.apply(cfg.warmup_epochs), f.weight_decay.apply(cfg.weight_decay), f.grad_clip.apply(cfg.grad_clip);
+  f.arch_lr.apply(cfg.arch_lr), f.arch_grad_clip.apply(cfg.arch_grad_clip);
+  f.arch_start_epoch.apply(cfg.arch_start_epoch), f.unrolled.apply(cfg.unrolled), f.clr.apply(cfg.clr.enabled);
+  if (f.clr_power.given()) cfg.clr.enabled = true, cfg.clr.power = f.clr_power.value;
+  if (f.clr_mode.given()) cfg.clr.mode = nas::parse_clr_mode(f.clr_mode.value);
+  f.train_portion.apply(cfg.train_portion), f.log_interval.apply(cfg.log_interval);
+  f.checkpoint_every.apply(cfg.checkpoint_every);
+  c.seed.apply(cfg.seed);
+  if (cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;  // the run directory always keeps a checkpoint
+  cfg.validate();
+  return cfg;
+}
+
+int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
+  json saved;
+  const Common cc = resume_settings(c, "search", sub, &saved);
+  const data::DatasetInfo info = data::dataset_info(cc.dataset);
+  nas::SearchConfig cfg = resolve_search_config(f, cc, c.resume.empty() ? nullptr : &saved);
+  const std::string data_dir = dataset_dir(cc.dataset, cc.data);
+
+  Progress progress(cfg.batch);
+  const Device dev = pick_device(cc.device, &progress);
+  const std::string dir = prepare_run_dir(cc, "search");
+  cfg.checkpoint_dir = (fs::path(dir) / "checkpoints").string();
+
+  // Data: the training split, optionally a seeded subset, split into the w and alpha halves.
+  const LoadedData d = load_search_data(cc.dataset, data_dir, dev, cfg, cc.subset.value);
+  const nas::SupernetConfig sc = search_network_config(cfg, info, dev);
+  nas::BroadSupernet model(sc);
+  nas::Search search(model, {d.a.get(), d.b.get(), d.c.get()}, cfg);
+
+  std::vector<json> epoch_records;
+  if (!c.resume.empty()) {
+    epoch_records = resume_loop(search, dir, cfg.checkpoint_dir, cfg.epochs, progress);
+  } else {
+    json conf = base_config_record("search", cc, data_dir, dev, cfg.seed);
+    conf["settings"] = nas::to_json(cfg);
+    conf["supernet"] = {{"C", sc.C}, {"layers", sc.layers}, {"en_layers", sc.en_layers}, {"k", sc.k},
+                        {"edge_norm", sc.edge_norm}, {"classes", sc.classes}, {"input_channels", sc.input_channels},
+                        {"input_size", sc.input_size}};
+    conf["images"] = {{"train_w", d.n_a}, {"train_alpha", d.n_b}};
+    write_json((fs::path(dir) / "config.json").string(), conf);
+  }
+  RunLog log(dir, std::move(epoch_records), "search " + cc.dataset + " (" + cfg.preset + ")");
+  fs::create_directories(fs::path(dir) / "genotypes");
+  progress.line("search " + cc.dataset + " on " + dev.str() + ": preset " + cfg.preset + ", " +
+                std::to_string(cfg.epochs) + " epochs, batch " + std::to_string(cfg.batch) + ", " +
+                std::to_string(d.n_a) + " + " + std::to_string(d.n_b) + " images; run directory " + dir);
+
+  search.on_start = [&](const nas::SearchInfo& i) {
+    json j = nas::to_json(i);
+    j["type"] = "start";
+    log.write(j);
+  };
+  search.on_progress = [&](const nas::ProgressRecord& p) {
+    progress.step(p, cfg.epochs);
+    announce_interrupt(progress);
+    json j = step_record(p);
+    j["arch_lr"] = p.arch_lr;
+    log.write(j);
+  };
+  search.on_epoch = [&](const nas::EpochRecord& r) {
+    json j = nas::to_json(r);
+    j["genotype_darts"] = nas::genotype_to_darts(r.genotype);
+    log.epoch(std::move(j));
+    char name[32];
+    std::snprintf(name, sizeof name, "epoch_%03d", r.epoch + 1);
+    write_genotype_both(r.genotype, (fs::path(dir) / "genotypes" / name).string());
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "epoch %d/%d  train loss %.4f acc %.2f%%  valid loss %.4f acc %.2f%%  lr %.4g  arch lr %.3g  "
+                  "param-free %d/%d  %s elapsed, ETA %s",
+                  r.epoch + 1, r.epochs, r.train_loss, 100 * r.train_acc, r.valid_loss, 100 * r.valid_acc, r.lr,
+                  r.arch_lr, r.param_free_normal, r.param_free_reduce, fmt_duration(r.elapsed_s).c_str(),
+                  fmt_duration(r.eta_s).c_str());
+    progress.line(buf);
+  };
+
+  SigintScope sigint;
+  if (!run_epochs(search, cfg.epochs, cfg.checkpoint_dir, "search", dir)) return kInterrupted;
+  const nas::Genotype g = model.genotype();
+  write_genotype_both(g, (fs::path(dir) / "genotype").string());
+  fs::create_directories(fs::path(dir) / "cells");
+  report::draw_genotype(g, (fs::path(dir) / "cells").string(), "cell");
+  json summary = {{"command", "search"}, {"dataset", cc.dataset}, {"preset", cfg.preset}, {"epochs", cfg.epochs},
+                  {"genotype", nas::genotype_to_json(g)}, {"genotype_darts", nas::genotype_to_darts(g)},
+                  {"device", dev.str()}, {"weight_parameters", search.info().weight_parameters}};
+  if (!search.records().empty()) {
+    const auto& last = search.records().back();
+    summary["final_valid_acc"] = last.valid_acc;
+    summary["final_valid_loss"] = last.valid_loss;
+    summary["elapsed_s"] = last.elapsed_s;
+  }
+  if (!log.epochs().empty()) {
+    summary["final_valid_acc"] = log.epochs().back().value("valid_acc", -1.0);
+    summary["elapsed_s"] = log.epochs().back().value("elapsed_s", 0.0);
+  }
+  write_json((fs::path(dir) / "summary.json").string(), summary);
+  progress.line("final genotype (" + (fs::path(dir) / "genotype.json").string() + "):");
+  std::printf("%s\n", nas::genotype_to_darts(g).c_str());
+  progress.line("train it with: bnas_engine train " + cc.dataset + " --genotype " +
+                (fs::path(dir) / "genotype.json").string());
+  return kOk;
+}
+
+}  // namespace
+
+Command add_search_command(CLI::App& app) {
+  return add_run_command<SearchFlags>(app, "search", "search cells on a dataset (BNAS-v2 bilevel optimisation)",
+                                      add_search_flags, run_search);
+}
+
+}  // namespace bnas::cli
