@@ -14,26 +14,14 @@
 
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
-#include "engine/memory.h"
 #include "engine/ops.h"
 #include "nas/broad_network.h"
+#include "network_test_util.h"
 
 namespace bnas::nas {
 namespace {
 
-Tensor random_images(int64_t n, int64_t c, int64_t hw, uint64_t seed, DType dt = DType::F32) {
-  Generator g(seed, RngStream::Test);
-  return Tensor::from_vector(g.normal(static_cast<uint64_t>(n * c * hw * hw)), {n, c, hw, hw}, dt);
-}
-
-std::map<std::string, Shape> trace_shapes(BroadSupernet& net, const Tensor& images) {
-  std::map<std::string, Shape> shapes;
-  net.trace = [&](const std::string& name, const Tensor& t) { shapes[name] = t.shape(); };
-  NoGradGuard no_grad;
-  net.forward(images, true);
-  net.trace = nullptr;
-  return shapes;
-}
+using namespace testing;  // network_test_util.h
 
 void expect_table_shapes(const std::map<std::string, Shape>& s, int64_t n) {
   const std::map<std::string, Shape> expected = {
@@ -42,11 +30,7 @@ void expect_table_shapes(const std::map<std::string, Shape>& s, int64_t n) {
       {"en_input.1", {n, 256, 8, 8}},   {"en_cell.0", {n, 256, 8, 8}},   {"en_output.0", {n, 256, 8, 8}},
       {"concat", {n, 304, 8, 8}},       {"logits", {n, 10}}};
   EXPECT_EQ(s.size(), expected.size());
-  for (const auto& [name, shape] : expected) {
-    auto it = s.find(name);
-    ASSERT_NE(it, s.end()) << name << " was not traced";
-    EXPECT_EQ(it->second, shape) << name;
-  }
+  expect_shapes(s, expected);
 }
 
 // ---- shapes -----------------------------------------------------------------------------------
@@ -97,17 +81,17 @@ TEST(BroadSupernet, ImageNetSearchNetworkShapes) {
   cfg.C = 4;  // small width, real structure and resolution
   cfg.classes = 10;
   BroadSupernet net(cfg);
-  std::map<std::string, Shape> s = trace_shapes(net, random_images(2, 3, 224, 2));
-  EXPECT_EQ(s.at("stem0"), Shape({2, 12, 56, 56}));
-  EXPECT_EQ(s.at("stem1"), Shape({2, 12, 28, 28}));
-  EXPECT_EQ(s.at("conv_cell.0"), Shape({2, 32, 14, 14}));
-  EXPECT_EQ(s.at("conv_cell.1"), Shape({2, 64, 7, 7}));
-  EXPECT_EQ(s.at("gap_tap.0"), Shape({2, 4, 7, 7}));
-  EXPECT_EQ(s.at("gap_tap.1"), Shape({2, 8, 7, 7}));
-  EXPECT_EQ(s.at("en_input.0"), Shape({2, 8, 7, 7}));
-  EXPECT_EQ(s.at("en_input.1"), Shape({2, 64, 7, 7}));
-  EXPECT_EQ(s.at("concat"), Shape({2, 4 + 8 + 64, 7, 7}));
-  EXPECT_EQ(s.at("logits"), Shape({2, 10}));
+  expect_shapes(trace_shapes(net, random_images(2, 3, 224, 2)),
+                {{"stem0", {2, 12, 56, 56}},
+                 {"stem1", {2, 12, 28, 28}},
+                 {"conv_cell.0", {2, 32, 14, 14}},
+                 {"conv_cell.1", {2, 64, 7, 7}},
+                 {"gap_tap.0", {2, 4, 7, 7}},
+                 {"gap_tap.1", {2, 8, 7, 7}},
+                 {"en_input.0", {2, 8, 7, 7}},
+                 {"en_input.1", {2, 64, 7, 7}},
+                 {"concat", {2, 4 + 8 + 64, 7, 7}},
+                 {"logits", {2, 10}}});
 }
 
 TEST(BroadSupernet, OneChannelTransferInput) {
@@ -116,9 +100,8 @@ TEST(BroadSupernet, OneChannelTransferInput) {
   cfg.input_channels = 1;
   cfg.input_size = 28;
   BroadSupernet net(cfg);
-  std::map<std::string, Shape> s = trace_shapes(net, random_images(2, 1, 28, 3));
-  EXPECT_EQ(s.at("conv_cell.0"), Shape({2, 32, 14, 14}));
-  EXPECT_EQ(s.at("concat"), Shape({2, 4 + 8 + 64, 7, 7}));
+  expect_shapes(trace_shapes(net, random_images(2, 1, 28, 3)),
+                {{"conv_cell.0", {2, 32, 14, 14}}, {"concat", {2, 4 + 8 + 64, 7, 7}}});
   EXPECT_THROW(net.forward(random_images(2, 3, 28, 3), true), Error);
 }
 
@@ -129,16 +112,16 @@ TEST(BroadSupernet, DeeperConvolutionBlocks) {
   cfg.layers = 4;
   cfg.en_layers = 2;
   BroadSupernet net(cfg);
-  std::map<std::string, Shape> s = trace_shapes(net, random_images(2, 3, 32, 4));
-  EXPECT_EQ(s.at("conv_cell.0"), Shape({2, 16, 32, 32}));
-  EXPECT_EQ(s.at("conv_cell.1"), Shape({2, 32, 16, 16}));
-  EXPECT_EQ(s.at("conv_cell.2"), Shape({2, 32, 16, 16}));
-  EXPECT_EQ(s.at("conv_cell.3"), Shape({2, 64, 8, 8}));
-  EXPECT_EQ(s.at("gap_tap.0"), Shape({2, 4, 8, 8}));
-  EXPECT_EQ(s.at("gap_tap.1"), Shape({2, 8, 8, 8}));
-  EXPECT_EQ(s.at("en_output.0"), Shape({2, 16, 8, 8}));
-  EXPECT_EQ(s.at("en_output.1"), Shape({2, 64, 8, 8}));
-  EXPECT_EQ(s.at("concat"), Shape({2, 4 + 8 + 16 + 64, 8, 8}));
+  expect_shapes(trace_shapes(net, random_images(2, 3, 32, 4)),
+                {{"conv_cell.0", {2, 16, 32, 32}},
+                 {"conv_cell.1", {2, 32, 16, 16}},
+                 {"conv_cell.2", {2, 32, 16, 16}},
+                 {"conv_cell.3", {2, 64, 8, 8}},
+                 {"gap_tap.0", {2, 4, 8, 8}},
+                 {"gap_tap.1", {2, 8, 8, 8}},
+                 {"en_output.0", {2, 16, 8, 8}},
+                 {"en_output.1", {2, 64, 8, 8}},
+                 {"concat", {2, 4 + 8 + 16 + 64, 8, 8}}});
   EXPECT_THROW(
       [] {
         SupernetConfig c = SupernetConfig::pc_cifar();
@@ -370,23 +353,14 @@ TEST(MixedOp, ExplicitFirstChannelsEqualTheFixedSelection) {
 
 // Bytes kept alive for backward per 32x32 image in float32 (the PyTorch reference: about
 // 13.1 MiB for the PC supernet and 37.6 MiB for the full-channel one).
-double activation_mib_per_image(const SupernetConfig& cfg, int64_t batch) {
+double supernet_mib_per_image(const SupernetConfig& cfg, int64_t batch) {
   BroadSupernet net(cfg);
-  const Tensor x = random_images(batch, 3, 32, 8);
-  const Tensor labels = Tensor::from_ints(std::vector<int32_t>(static_cast<size_t>(batch), 1), {batch});
-  const size_t before = memory_stats(Device::cpu()).current;
-  double mib;
-  {
-    const Tensor loss = ops::cross_entropy(net.forward(x, true), labels);
-    mib = static_cast<double>(memory_stats(Device::cpu()).current - before) / batch / (1024.0 * 1024.0);
-  }
-  EXPECT_EQ(memory_stats(Device::cpu()).current, before);  // the graph is freed with the loss
-  return mib;
+  return activation_mib_per_image(net, random_images(batch, 3, 32, 8));
 }
 
 TEST(BroadSupernetMemory, ActivationBytesPerImage) {
-  const double pc = activation_mib_per_image(SupernetConfig::pc_cifar(), 4);
-  const double full = activation_mib_per_image(SupernetConfig::full_cifar(), 2);
+  const double pc = supernet_mib_per_image(SupernetConfig::pc_cifar(), 4);
+  const double full = supernet_mib_per_image(SupernetConfig::full_cifar(), 2);
   std::printf("activation memory kept for backward per 32x32 image (float32): PC supernet %.2f MiB "
               "(PyTorch reference 13.1), full-channel supernet %.2f MiB (PyTorch reference 37.6)\n",
               pc, full);

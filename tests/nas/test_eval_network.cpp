@@ -10,17 +10,14 @@
 #include <vector>
 
 #include "engine/autograd.h"
-#include "engine/memory.h"
 #include "engine/ops.h"
 #include "nas/eval_network.h"
+#include "network_test_util.h"
 
 namespace bnas::nas {
 namespace {
 
-Tensor random_images(int64_t n, int64_t c, int64_t hw, uint64_t seed) {
-  Generator g(seed, RngStream::Test);
-  return Tensor::from_vector(g.normal(static_cast<uint64_t>(n * c * hw * hw)), {n, c, hw, hw});
-}
+using namespace testing;  // network_test_util.h
 
 EvalNetworkConfig cifar(int C) {
   EvalNetworkConfig c;
@@ -43,10 +40,7 @@ TEST(EvalNetwork, ParameterCountsOfThePublishedGenotypes) {
 TEST(EvalNetwork, ShapesOfTheCifarNetwork) {
   EvalNetwork net(published_genotype("BNASv2_PC_cifar_v1"), cifar(48));
   EXPECT_EQ(net.final_channels(), 1104);
-  std::map<std::string, Shape> s;
-  net.trace = [&](const std::string& n, const Tensor& t) { s[n] = t.shape(); };
-  NoGradGuard no_grad;
-  net.forward(random_images(1, 3, 32, 1), false);
+  const std::map<std::string, Shape> s = trace_shapes(net, random_images(1, 3, 32, 1), false);
   const std::map<std::string, Shape> expected = {
       {"stem", {1, 144, 32, 32}},      {"conv_cell.0", {1, 192, 32, 32}}, {"conv_cell.1", {1, 192, 32, 32}},
       {"conv_cell.2", {1, 384, 16, 16}}, {"conv_cell.3", {1, 384, 16, 16}}, {"conv_cell.4", {1, 384, 16, 16}},
@@ -55,10 +49,7 @@ TEST(EvalNetwork, ShapesOfTheCifarNetwork) {
       {"en_cell.1", {1, 768, 8, 8}},     {"en_output.0", {1, 192, 8, 8}},   {"en_output.1", {1, 768, 8, 8}},
       {"concat", {1, 1104, 8, 8}},       {"logits", {1, 10}}};
   EXPECT_EQ(s.size(), expected.size());
-  for (const auto& [n, shape] : expected) {
-    ASSERT_EQ(s.count(n), 1u) << n;
-    EXPECT_EQ(s.at(n), shape) << n;
-  }
+  expect_shapes(s, expected);
 }
 
 TEST(EvalNetwork, NamesFollowTheAuthorsModel) {
@@ -142,45 +133,31 @@ TEST(EvalNetwork, ImageNetNetwork) {
   c.C = 8;
   c.classes = 10;
   EvalNetwork net(published_genotype("BNASv2_PC_image"), c);
-  std::map<std::string, Shape> s;
-  net.trace = [&](const std::string& n, const Tensor& t) { s[n] = t.shape(); };
-  NoGradGuard no_grad;
-  net.forward(random_images(2, 3, 224, 4), true);
-  EXPECT_EQ(s.at("stem0"), Shape({2, 8, 56, 56}));
-  EXPECT_EQ(s.at("stem1"), Shape({2, 8, 28, 28}));
-  EXPECT_EQ(s.at("conv_cell.0"), Shape({2, 32, 28, 28}));
-  EXPECT_EQ(s.at("conv_cell.2"), Shape({2, 64, 14, 14}));
-  EXPECT_EQ(s.at("conv_cell.5"), Shape({2, 128, 7, 7}));
-  EXPECT_EQ(s.at("logits"), Shape({2, 10}));
+  expect_shapes(trace_shapes(net, random_images(2, 3, 224, 4)),
+                {{"stem0", {2, 8, 56, 56}},
+                 {"stem1", {2, 8, 28, 28}},
+                 {"conv_cell.0", {2, 32, 28, 28}},
+                 {"conv_cell.2", {2, 64, 14, 14}},
+                 {"conv_cell.5", {2, 128, 7, 7}},
+                 {"logits", {2, 10}}});
 }
 
 TEST(EvalNetwork, OneChannelTransferNetwork) {
   EvalNetworkConfig c = cifar(8);
   c.input_channels = 1;
   EvalNetwork net(published_genotype("BNASv2_PC_cifar_v1"), c);
-  std::map<std::string, Shape> s;
-  net.trace = [&](const std::string& n, const Tensor& t) { s[n] = t.shape(); };
-  NoGradGuard no_grad;
-  net.forward(random_images(2, 1, 28, 5), true);
-  EXPECT_EQ(s.at("conv_cell.2"), Shape({2, 64, 14, 14}));
-  EXPECT_EQ(s.at("concat"), Shape({2, 8 + 16 + 32 + 128, 7, 7}));
+  expect_shapes(trace_shapes(net, random_images(2, 1, 28, 5)),
+                {{"conv_cell.2", {2, 64, 14, 14}}, {"concat", {2, 8 + 16 + 32 + 128, 7, 7}}});
   EXPECT_THROW(net.forward(random_images(2, 3, 28, 5), true), Error);
 }
 
 TEST(EvalNetwork, ActivationBytesPerImage) {
   EvalNetwork net(published_genotype("BNASv2_PC_cifar_v1"), cifar(48));
-  const Tensor x = random_images(2, 3, 32, 6);
-  const size_t before = memory_stats(Device::cpu()).current;
-  double mib;
-  {
-    const Tensor loss = ops::cross_entropy(net.forward(x, true), Tensor::from_ints({1, 2}, {2}));
-    mib = static_cast<double>(memory_stats(Device::cpu()).current - before) / 2 / (1024.0 * 1024.0);
-  }
+  const double mib = activation_mib_per_image(net, random_images(2, 3, 32, 6));
   std::printf("activation memory kept for backward per 32x32 image (float32): BNASv2_PC_cifar_v1 evaluation "
               "network C = 48, %.2f MiB\n", mib);
   RecordProperty("eval_c48_mib_per_image", std::to_string(mib));
   EXPECT_GT(mib, 0.0);
-  EXPECT_EQ(memory_stats(Device::cpu()).current, before);
 }
 
 TEST(EvalNetwork, RejectsBadConfigurations) {

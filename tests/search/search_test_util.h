@@ -65,6 +65,26 @@ inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t
   return l;
 }
 
+// A 4-channel TinySupernet for the 4 classes of synthetic_set.
+inline TinySupernetOptions tiny_model(uint64_t seed, int k = 1, bool edge_norm = false) {
+  TinySupernetOptions mo;
+  mo.channels = 4, mo.classes = 4, mo.seed = seed, mo.pc_k = k, mo.edge_norm = edge_norm;
+  return mo;
+}
+
+// The search settings of the loop tests: C = 4, weight lr 0.05 -> 0.001, no progress points.
+inline SearchConfig small_search(int epochs, int batch, double arch_lr) {
+  SearchConfig c;
+  c.channels = 4;
+  c.epochs = epochs;
+  c.batch = batch;
+  c.lr = 0.05;
+  c.lr_min = 0.001;
+  c.arch_lr = arch_lr;
+  c.log_interval = 0;
+  return c;
+}
+
 inline std::vector<double> flat(const NamedTensors& ts) {
   std::vector<double> out;
   for (const auto& [n, t] : ts) {

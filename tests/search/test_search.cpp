@@ -339,7 +339,8 @@ struct Fixture64 {
   TinySupernetOptions mo;
   data::Batch train, valid;
   Fixture64(bool en, int k) {
-    mo.channels = 4, mo.classes = 4, mo.pc_k = k, mo.edge_norm = en, mo.seed = 5, mo.dtype = DType::F64;
+    mo = testing::tiny_model(5, k, en);
+    mo.dtype = DType::F64;
     const auto set = testing::synthetic_set(16, 4, 8, 3);
     auto dev = data::upload(set, Device::cpu());
     data::LoaderOptions lo;
@@ -389,27 +390,19 @@ TEST(Architect, FirstOrderScalesWithValLossInValLossMode) {
 
 // ---- the loop: warm-up and the communicator ----------------------------------------------------
 
-SearchConfig tiny_config() {
-  SearchConfig c;
-  c.channels = 4;
-  c.epochs = 3;
-  c.batch = 8;
-  c.lr = 0.05;
-  c.lr_min = 0.001;
-  c.arch_lr = 3e-3;
-  c.log_interval = 0;
-  return c;
-}
+// A search of one step of 8 per epoch on 16 synthetic images.
+struct OneStepSearch {
+  data::ImageSet set = testing::synthetic_set(16, 4, 8, 1);
+  testing::SearchLoaders loaders = testing::make_loaders(set, 8, 3);
+  TinySupernet model{testing::tiny_model(1)};
+  SearchConfig config = testing::small_search(3, 8, 3e-3);
+};
 
 TEST(Search, NoArchitectureUpdateBeforeTheStartEpoch) {
-  const auto set = testing::synthetic_set(16, 4, 8, 1);  // one step of 8 per epoch
-  auto loaders = testing::make_loaders(set, 8, 3);
-  TinySupernetOptions mo;
-  mo.channels = 4, mo.classes = 4, mo.seed = 1;
-  TinySupernet model(mo);
-  SearchConfig c = tiny_config();
-  c.arch_start_epoch = 2;
-  Search s(model, loaders.data(), c);
+  OneStepSearch t;
+  TinySupernet& model = t.model;
+  t.config.arch_start_epoch = 2;
+  Search s(model, t.loaders.data(), t.config);
   const auto a0 = testing::flat(model.arch_parameters());
   const auto w0 = testing::flat(model.state_dict());
   s.run(2);
@@ -435,18 +428,14 @@ class CountingComm : public Communicator {
 };
 
 TEST(Search, GradientsGoThroughTheCommunicator) {
-  const auto set = testing::synthetic_set(16, 4, 8, 1);  // one step of 8 per epoch
-  auto loaders = testing::make_loaders(set, 8, 3);
-  TinySupernetOptions mo;
-  mo.channels = 4, mo.classes = 4, mo.seed = 1;
-  TinySupernet model(mo);
-  SearchConfig c = tiny_config();
-  c.epochs = 1;
+  OneStepSearch t;
+  TinySupernet& model = t.model;
+  t.config.epochs = 1;
   CountingComm comm;
-  Search s(model, loaders.data(), c, &comm);
+  Search s(model, t.loaders.data(), t.config, &comm);
   EXPECT_EQ(comm.broadcasts, 1);
   s.run();
-  const int64_t steps = loaders.train->batches_per_epoch();
+  const int64_t steps = t.loaders.train->batches_per_epoch();
   EXPECT_EQ(comm.reduces, 2 * steps);  // architecture gradients, then weight gradients
   EXPECT_EQ(comm.sizes[0], model.arch_parameters().size());
   EXPECT_EQ(comm.sizes[1], model.weights().size());

@@ -14,14 +14,9 @@
 namespace bnas::nas {
 namespace {
 
+// 6 epochs of batch 16 (tests shorten them), a progress point every step, seed 4.
 SearchConfig short_config() {
-  SearchConfig c;
-  c.channels = 4;
-  c.epochs = 6;
-  c.batch = 16;
-  c.lr = 0.05;
-  c.lr_min = 0.001;
-  c.arch_lr = 6e-3;
+  SearchConfig c = testing::small_search(6, 16, 6e-3);
   c.log_interval = 1;
   c.seed = 4;
   return c;
@@ -48,11 +43,7 @@ RunResult run_search(const SearchConfig& c, const TinySupernetOptions& mo, int s
   return r;
 }
 
-TinySupernetOptions tiny_model(int k = 1, bool en = false) {
-  TinySupernetOptions mo;
-  mo.channels = 4, mo.classes = 4, mo.seed = 4, mo.pc_k = k, mo.edge_norm = en;
-  return mo;
-}
+TinySupernetOptions tiny_model(int k = 1, bool en = false) { return testing::tiny_model(4, k, en); }
 
 TEST(SearchSlow, ShortSearchLearnsAndIsReproducible) {
   const SearchConfig c = short_config();
