@@ -12,7 +12,6 @@
 #include <stb_image_write.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "data/loader.h"
 #include "data/pack.h"
 #include "engine/device.h"
+#include "tools/bench_util.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -85,15 +85,14 @@ void write_jpegs(const fs::path& root, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bnas_bench_data: data pipeline throughput in images/s"};
   bool json = false;
+  bnas::bench::Args args("bnas_bench_data", "data pipeline throughput in images/s", &json);
   int images = 50000, batch = 256, jpegs = 512, workers = 0;
-  app.add_flag("--json", json, "print a JSON array instead of key=value lines");
-  app.add_option("--images", images, "size of the synthetic CIFAR-format set")->check(CLI::Range(256, 1 << 24));
-  app.add_option("--batch", batch, "batch size")->check(CLI::Range(1, 65535));
-  app.add_option("--jpegs", jpegs, "JPEGs written for the decode benchmarks")->check(CLI::Range(1, 1 << 20));
-  app.add_option("--workers", workers, "decode threads (0: all hardware threads)")->check(CLI::Range(0, 1024));
-  CLI11_PARSE(app, argc, argv);
+  args.app.add_option("--images", images, "size of the synthetic CIFAR-format set")->check(CLI::Range(256, 1 << 24));
+  args.app.add_option("--batch", batch, "batch size")->check(CLI::Range(1, 65535));
+  args.app.add_option("--jpegs", jpegs, "JPEGs written for the decode benchmarks")->check(CLI::Range(1, 1 << 20));
+  args.app.add_option("--workers", workers, "decode threads (0: all hardware threads)")->check(CLI::Range(0, 1024));
+  if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
 
   std::vector<Result> results;
   try {

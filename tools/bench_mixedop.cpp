@@ -15,10 +15,8 @@
 //   bnas_bench_mixedop [--device cpu|cuda|all] [--batch N] [--json] [--filter SUBSTRING] [--min-time S]
 // Batch: 256 on the GPU; 16 on the CPU (so a CPU run finishes in seconds) unless --batch is given.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -52,7 +50,6 @@ const std::vector<EdgeShape> kEdges = {
 };
 
 struct Options {
-  std::string device = "all", filter;
   int64_t batch = 0;  // 0: per-device default
   bool json = false;
   double min_time = 0.3;
@@ -184,12 +181,6 @@ struct Problem {
   }
 };
 
-int usage(const char* msg) {
-  std::fprintf(stderr, "bnas_bench_mixedop: %s\nusage: bnas_bench_mixedop [--device cpu|cuda|all] [--batch N] [--json] "
-               "[--filter SUBSTRING] [--min-time SECONDS]\n", msg);
-  return 2;
-}
-
 struct Totals {  // one search step's mixed edges of one (device, k, selection): sum of count x time
   double f_fwd = 0, u_fwd = 0, f_all = 0, u_all = 0;
   int edges = 0;
@@ -248,38 +239,14 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "--device" || a == "--batch" || a == "--filter" || a == "--min-time") {
-      const char* v = value();
-      if (!v) return usage(("missing value after " + a).c_str());
-      if (a == "--device") o.device = v;
-      if (a == "--filter") o.filter = v;
-      if (a == "--batch") {
-        o.batch = std::atoll(v);
-        if (o.batch <= 0) return usage("--batch must be a positive integer");
-      }
-      if (a == "--min-time") {
-        o.min_time = std::atof(v);
-        if (o.min_time <= 0) return usage("--min-time must be positive");
-      }
-    } else if (a == "--help" || a == "-h") {
-      usage("fused vs unfused mixed edge on the BNAS-v2 CIFAR search-network edge shapes");
-      return 0;
-    } else {
-      return usage(("unknown argument " + a).c_str());
-    }
-  }
-  std::string device_error;
-  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_mixedop", &device_error);
-  if (devices.empty()) return usage(device_error.c_str());
-  try {
+  bench::Args args("bnas_bench_mixedop", "fused vs unfused mixed edge on the BNAS-v2 CIFAR search-network edge shapes",
+                   &o.json);
+  args.add_selection();
+  args.add_timing(&o.batch, &o.min_time);
+  if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
+  return args.run([&] {
     bool first = true;
-    if (o.json) std::printf("[");
-    for (const Device& d : devices) {
+    for (const Device& d : args.devices) {
       const int64_t batch = o.batch > 0 ? o.batch : (d.is_cuda() ? 256 : 16);
       for (int k : {4, 1})
         for (bool random : {false, true}) {
@@ -287,7 +254,7 @@ int main(int argc, char** argv) {
           Totals tot;
           for (const EdgeShape& s : kEdges) {
             const std::string tag = std::string(s.name) + " k" + std::to_string(k) + (random ? " random" : " fixed");
-            if (!o.filter.empty() && tag.find(o.filter) == std::string::npos) continue;
+            if (!args.selected(tag)) continue;
             run(s, k, random, d, batch, o, first, tot);
           }
           if (tot.edges == 0) continue;
@@ -308,12 +275,5 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         }
     }
-    if (o.json) std::printf("\n]\n");
-    for (const Device& d : devices)
-      std::fprintf(stderr, "peak_memory_mib device=%s %.1f\n", d.str().c_str(), memory_stats(d).peak / 1048576.0);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "bnas_bench_mixedop: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

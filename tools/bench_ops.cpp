@@ -6,10 +6,7 @@
 //
 //   bnas_bench_ops [--device cpu|cuda|all] [--batch N] [--json] [--filter SUBSTRING] [--min-time S]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,7 +31,6 @@ struct Bench {
 };
 
 struct Options {
-  std::string device = "all", filter;
   int64_t batch = 64;
   bool json = false;
   double min_time = 0.2;
@@ -151,51 +147,18 @@ void run(const Bench& b, Device d, const Options& o, bool& first) {
   first = false;
 }
 
-int usage(const char* msg) {
-  std::fprintf(stderr, "bnas_bench_ops: %s\nusage: bnas_bench_ops [--device cpu|cuda|all] [--batch N] [--json] "
-               "[--filter SUBSTRING] [--min-time SECONDS]\n", msg);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "--device" || a == "--batch" || a == "--filter" || a == "--min-time") {
-      const char* v = value();
-      if (!v) return usage(("missing value after " + a).c_str());
-      if (a == "--device") o.device = v;
-      if (a == "--filter") o.filter = v;
-      if (a == "--batch") o.batch = std::atoll(v);
-      if (a == "--min-time") o.min_time = std::atof(v);
-    } else if (a == "--help" || a == "-h") {
-      usage("times every op on the BNAS-v2 search-network shapes");
-      return 0;
-    } else {
-      return usage(("unknown argument " + a).c_str());
-    }
-  }
-  if (o.batch <= 0 || o.min_time <= 0) return usage("--batch and --min-time must be positive");
-  std::string device_error;
-  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_ops", &device_error);
-  if (devices.empty()) return usage(device_error.c_str());
-  try {
+  bench::Args args("bnas_bench_ops", "times every op on the BNAS-v2 search-network shapes", &o.json);
+  args.add_selection();
+  args.add_timing(&o.batch, &o.min_time);
+  if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
+  return args.run([&] {
     bool first = true;
-    if (o.json) std::printf("[");
-    for (const Device& d : devices)
+    for (const Device& d : args.devices)
       for (const Bench& b : benches(o.batch))
-        if (o.filter.empty() || (b.op + " " + b.shape).find(o.filter) != std::string::npos) run(b, d, o, first);
-    if (o.json) std::printf("\n]\n");
-    for (const Device& d : devices)
-      std::fprintf(stderr, "peak_memory_mib device=%s %.1f\n", d.str().c_str(), memory_stats(d).peak / 1048576.0);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "bnas_bench_ops: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+        if (args.selected(b.op + " " + b.shape)) run(b, d, o, first);
+  });
 }

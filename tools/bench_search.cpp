@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -32,19 +32,9 @@ using namespace bnas;
 namespace {
 
 struct Options {
-  std::string device = "all", filter;
   std::vector<int> batches;
   int steps = -1, warmup = -1, channels = 16;
-  bool json = false;
 };
-
-int usage(const char* msg) {
-  std::fprintf(stderr,
-               "bnas_bench_search: %s\nusage: bnas_bench_search [--device cpu|cuda|all] [--batch N]... "
-               "[--steps N] [--warmup N] [--channels C] [--filter SUBSTRING] [--json]\n",
-               msg);
-  return 2;
-}
 
 // The network a configuration searches: built by the library's constructor from the preset.
 std::unique_ptr<nas::SearchModel> make_model(const nas::SearchConfig& c, Device d) {
@@ -131,48 +121,23 @@ void print(const nlohmann::ordered_json& r, bool json, bool& first) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "--device" || a == "--batch" || a == "--steps" || a == "--warmup" || a == "--channels" ||
-               a == "--filter") {
-      const char* v = value();
-      if (!v) return usage(("missing value after " + a).c_str());
-      if (a == "--device") o.device = v;
-      if (a == "--filter") o.filter = v;
-      const int n = std::atoi(v);
-      if (a == "--batch") {
-        if (n <= 0) return usage("--batch must be a positive integer");
-        o.batches.push_back(n);
-      }
-      if (a == "--steps") {
-        if (n <= 0) return usage("--steps must be a positive integer");
-        o.steps = n;
-      }
-      if (a == "--warmup") {
-        if (n < 0) return usage("--warmup must not be negative");
-        o.warmup = n;
-      }
-      if (a == "--channels") {
-        if (n <= 0 || n % 4 != 0) return usage("--channels must be a positive multiple of 4");
-        o.channels = n;
-      }
-    } else if (a == "--help" || a == "-h") {
-      usage("seconds per search step (architecture + weight step) on the CIFAR search network");
-      return 0;
-    } else {
-      return usage(("unknown argument " + a).c_str());
-    }
-  }
-  std::string device_error;
-  std::vector<Device> devices = bench::select_devices(o.device, "bnas_bench_search", &device_error);
-  if (devices.empty()) return usage(device_error.c_str());
+  bool json = false;
+  bench::Args args("bnas_bench_search",
+                   "seconds per search step (architecture + weight step) on the CIFAR search network", &json);
+  args.add_selection();
+  args.app.add_option("--batch", o.batches, "batch size (repeatable)")->check(bench::positive());
+  args.app.add_option("--steps", o.steps, "timed steps")->check(bench::positive());
+  args.app.add_option("--warmup", o.warmup, "untimed steps first")
+      ->check(bench::must_be("non-negative", [](double x) { return x >= 0; }));
+  args.app.add_option("--channels", o.channels, "initial node width C")
+      ->check(bench::must_be("a positive multiple of 4", [](double x) { return x > 0 && std::fmod(x, 4) == 0; }))
+      ->capture_default_str();
+  if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
+  std::vector<Device> devices = args.devices;
   // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 takes minutes).
-  if (o.device == "all" && devices.size() == 2) devices.erase(devices.begin());
+  if (args.device == "all" && devices.size() == 2) devices.erase(devices.begin());
   bool first = true;
-  if (o.json) std::printf("[");
+  if (json) std::printf("[");
   for (const Device& d : devices) {
     std::vector<int> batches = o.batches;
     if (batches.empty()) batches = d.is_cuda() ? std::vector<int>{256, 512} : std::vector<int>{64};
@@ -180,10 +145,10 @@ int main(int argc, char** argv) {
       for (bool pc : {true, false})
         for (bool unrolled : {false, true}) {
           const std::string tag = std::string(pc ? "pc" : "full") + (unrolled ? " second" : " first");
-          if (!o.filter.empty() && tag.find(o.filter) == std::string::npos) continue;
-          print(run(o, d, b, pc, unrolled), o.json, first);
+          if (!args.selected(tag)) continue;
+          print(run(o, d, b, pc, unrolled), json, first);
         }
   }
-  if (o.json) std::printf("\n]\n");
+  if (json) std::printf("\n]\n");
   return 0;
 }

@@ -1,13 +1,19 @@
-// Shared by the bnas_bench_* mains: timing by median of repeats and the --device choice.
+// Shared by the bnas_bench_* mains: timing by median of repeats, and their command line (CLI11,
+// with the flags most of them take: --json, --device cpu|cuda|all, --filter SUBSTRING).
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
+#include "engine/check.h"
 #include "engine/device.h"
+#include "engine/memory.h"
 
 namespace bnas::bench {
 
@@ -50,5 +56,88 @@ inline std::vector<Device> select_devices(const std::string& device, const char*
   if (devices.empty()) *error = "unknown device " + device + " (expected cpu, cuda or all)";
   return devices;
 }
+
+// A CLI11 check that a flag's value is a number meeting `ok`, failing with "must be <what>"
+// (CLI::PositiveNumber's message spells out the whole range of a double).
+inline CLI::Validator must_be(const std::string& what, const std::function<bool(double)>& ok) {
+  return CLI::Validator(
+      [what, ok](std::string& v) {
+        double x = 0;
+        return CLI::detail::lexical_cast(v, x) && ok(x) ? std::string() : "must be " + what;
+      },
+      what);
+}
+inline CLI::Validator positive() {
+  return must_be("positive", [](double x) { return x > 0; });
+}
+
+// A bench's command line: `app` takes --json (into *json), and --device and --filter after
+// add_selection(); each main adds its own flags to `app`. parse() returns -1 to go on, else the
+// exit status: 0 after --help, 2 after a bad command line (said as "<program>: <what> (see
+// <program> --help)").
+struct Args {
+  Args(const char* program_name, const std::string& description, bool* json_flag)
+      : app(std::string(program_name) + ": " + description, program_name), program(program_name), json(json_flag) {
+    app.add_flag("--json", *json, "print a JSON array instead of key=value lines");
+  }
+
+  void add_selection() {
+    app.add_option("--device", device, "cpu, cuda or all (all: the GPU too when there is one)")->capture_default_str();
+    app.add_option("--filter", filter, "only the cases whose name contains this");
+    selection = true;
+  }
+
+  // --batch N and --min-time S (seconds of repeats per timing), both positive.
+  void add_timing(int64_t* batch, double* min_time) {
+    app.add_option("--batch", *batch, "batch size")->check(positive());
+    app.add_option("--min-time", *min_time, "seconds of repeats per timing")->check(positive())->capture_default_str();
+  }
+
+  int parse(int argc, char** argv) {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      return fail(e.what());
+    }
+    if (!selection) return -1;
+    std::string error;
+    devices = select_devices(device, program, &error);
+    return devices.empty() ? fail(error) : -1;
+  }
+
+  int fail(const std::string& what) const {
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", program, what.c_str(), program);
+    return 2;
+  }
+
+  // Runs `body`, which prints one record per case, inside "[" and "]" with --json; then prints
+  // the peak memory of every device on stderr. A bnas::Error is said as "<program>: <what>"
+  // and returns status 1.
+  int run(const std::function<void()>& body) const {
+    try {
+      if (*json) std::printf("[");
+      body();
+      if (*json) std::printf("\n]\n");
+      for (const Device& d : devices)
+        std::fprintf(stderr, "peak_memory_mib device=%s %.1f\n", d.str().c_str(), memory_stats(d).peak / 1048576.0);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s: %s\n", program, e.what());
+      return 1;
+    }
+    return 0;
+  }
+
+  // Whether a case named `tag` passes --filter.
+  bool selected(const std::string& tag) const { return filter.empty() || tag.find(filter) != std::string::npos; }
+
+  CLI::App app;
+  const char* program;
+  bool* json;
+  std::string device = "all", filter;
+  std::vector<Device> devices;  // after parse(), with add_selection()
+  bool selection = false;
+};
 
 }  // namespace bnas::bench
