@@ -107,7 +107,10 @@ def main():
     out = transform(sys.argv[1], sys.argv[3:])
     with open(sys.argv[2], "w") as f:
         f.write("// Generated from %s by tests/cuda_emu/cuda_emu.py: do not edit.\n" % sys.argv[1])
+        # CUDA code compares threadIdx.x (unsigned) with ints, which nvcc does not warn about.
+        f.write('#pragma GCC diagnostic push\n#pragma GCC diagnostic ignored "-Wsign-compare"\n')
         f.write(out)
+        f.write("#pragma GCC diagnostic pop\n")
 
 
 if __name__ == "__main__":

@@ -32,14 +32,15 @@ std::vector<EmuCase> cases() {
                      gpu::relu_backward(y.data(), gy.data(), b.data(), n, nullptr);
                      EXPECT_TRUE(same(b, a));
                    }});
-    out.push_back({"axpby" + sz, [n] {
-                     std::mt19937 rng(3);
-                     const auto x = randn(rng, n), y = randn(rng, n);
-                     auto a = nans(n), b = nans(n);
-                     cpu::axpby(0.3f, x.data(), -1.7f, y.data(), a.data(), n);
-                     gpu::axpby(0.3f, x.data(), -1.7f, y.data(), b.data(), n, nullptr);
-                     EXPECT_TRUE(same(b, a));
-                   }});
+    for (bool in_place : {false, true})  // out may alias x
+      out.push_back({"axpby" + sz + (in_place ? "_in_place" : ""), [n, in_place] {
+                       std::mt19937 rng(3);
+                       const auto x = randn(rng, n), y = randn(rng, n);
+                       auto a = in_place ? x : nans(n), b = a;
+                       cpu::axpby(0.3f, in_place ? a.data() : x.data(), -1.7f, y.data(), a.data(), n);
+                       gpu::axpby(0.3f, in_place ? b.data() : x.data(), -1.7f, y.data(), b.data(), n, nullptr);
+                       EXPECT_TRUE(same(b, a));
+                     }});
     for (bool inverse : {false, true})
       out.push_back({"add_scaled" + sz + (inverse ? "_inverse" : ""), [n, inverse] {
                        std::mt19937 rng(4);
