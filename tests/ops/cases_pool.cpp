@@ -24,6 +24,8 @@ BNAS_OP_CASES({
 // ---- plain tests: ties, argument checks, views, larger GPU shapes -------------------------
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/device.h"
 
 namespace bnas::testing {
@@ -48,6 +50,30 @@ TEST(OpsUnit, MaxPoolTiesRouteToFirstMaximum) {
     const Tensor y2 = ops::max_pool2d(x, {3, 2, 1});
     EXPECT_EQ(grad(y2, {x}, Tensor::full(y2.shape(), 1.0, DType::F32, d))[0].to_doubles(),
               (std::vector<double>{1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+        << d.str();
+  }
+}
+
+// NaN and infinities (expected values from PyTorch 1.13's CPU max_pool2d): a NaN in the window
+// wins over everything, +inf included, and of several NaNs the last in scan order takes the
+// gradient; a window without NaN takes its first maximum.
+TEST(OpsUnit, MaxPoolNaNAndInfinity) {
+  const double nan = std::nan(""), inf = INFINITY;
+  const std::vector<Device> devices = cuda_available() ? std::vector<Device>{Device::cpu(), Device::cuda(0)}
+                                                       : std::vector<Device>{Device::cpu()};
+  for (Device d : devices) {
+    Tensor x = Tensor::from_vector(std::vector<double>{1, nan, 2, -inf, nan, 0, inf, -inf, 3, -1, 5, -inf, -inf, -inf,
+                                                       -inf, -inf},
+                                   {1, 1, 4, 4})
+                   .to(d);
+    x.set_requires_grad(true);
+    const Tensor y = ops::max_pool2d(x, {3, 1, 1});
+    const std::vector<double> got = y.to_doubles();
+    const std::vector<double> want{nan, nan, nan, inf, nan, nan, nan, inf, nan, nan, inf, inf, 3, 5, 5, 5};
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_TRUE(std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i]) << d.str() << " output " << i;
+    EXPECT_EQ(grad(y, {x}, Tensor::full(y.shape(), 1.0, DType::F32, d))[0].to_doubles(),
+              (std::vector<double>{0, 2, 0, 0, 6, 0, 4, 0, 1, 0, 3, 0, 0, 0, 0, 0}))
         << d.str();
   }
 }
