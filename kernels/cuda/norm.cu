@@ -187,6 +187,11 @@ void batch_norm_backward(const float* x, const float* gy, const float* mean, con
                          int64_t N, int64_t C, int64_t HW, bool training, float* gx, float* gweight, float* gbias,
                          double* ws, float* coef, cudaStream_t s) {
   const int64_t M = N * HW, n = N * C * HW;
+  if (M == 0) {  // an empty batch (eval mode only): zero parameter gradients, and no empty grid
+    if (gweight) CUDA_CHECK(cudaMemsetAsync(gweight, 0, C * sizeof(float), s));
+    if (gbias) CUDA_CHECK(cudaMemsetAsync(gbias, 0, C * sizeof(float), s));
+    return;
+  }
   const bool need_coef = gx && training;
   if (gweight || gbias || need_coef) {
     const int P = bn_chunks(M);

@@ -105,6 +105,24 @@ std::vector<EmuCase> cases() {
                          EXPECT_TRUE(close(gb[1], gb[0], kDoubleSumTol)) << "d bias";
                        }});
   }
+  // An empty batch in eval mode: zero parameter gradients like the CPU, without an empty grid
+  // (which a GPU refuses and the emulator throws on).
+  out.push_back({"batch_norm_backward_eval_empty_batch", [] {
+                   const int64_t C = 3;
+                   const std::vector<float> mean(C, 0.5f), invstd(C, 2.f), weight(C, 1.5f);
+                   std::vector<float> gw[2], gb[2];
+                   for (int v = 0; v < 2; ++v) gw[v] = nans(C), gb[v] = nans(C);
+                   const float* none = nullptr;
+                   cpu::batch_norm_backward(none, none, mean.data(), invstd.data(), weight.data(), int64_t{0}, C,
+                                            int64_t{4}, false, static_cast<float*>(nullptr), gw[0].data(),
+                                            gb[0].data());
+                   auto coef = nans(2 * C);
+                   gpu::batch_norm_backward(nullptr, nullptr, mean.data(), invstd.data(), weight.data(), 0, C, 4, false,
+                                            nullptr, gw[1].data(), gb[1].data(), nullptr, coef.data(), nullptr);
+                   EXPECT_TRUE(same(gw[1], gw[0])) << "d weight";
+                   EXPECT_TRUE(same(gb[1], gb[0])) << "d bias";
+                   EXPECT_TRUE(same(gw[1], std::vector<float>(C, 0.f)));
+                 }});
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(emu_norm, CudaEmu, ::testing::ValuesIn(cases()), emu_case_name);
