@@ -44,6 +44,18 @@ bool wait_for_epoch(const std::string& dir, pid_t pid, double seconds,
   return false;
 }
 
+// Runs `bnas_engine args` writing to dir, sends `sig` once its first epoch is checkpointed and
+// returns the wait status; false in *ok when the run ended before any checkpoint.
+int interrupt_after_first_epoch(const std::string& args, const std::string& dir, int sig, bool* ok,
+                                const std::string& checkpoint = "train.safetensors") {
+  const pid_t pid = spawn(args, dir + "_log");
+  *ok = wait_for_epoch(dir, pid, 300, checkpoint);
+  kill(pid, sig);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
 void expect_each_epoch_once(const std::string& dir, int epochs) {
   std::vector<int> seen;
   for (const auto& j : bnas::report::read_jsonl(dir + "/log.jsonl"))
@@ -60,11 +72,9 @@ TEST(CliSlow, ResumeAfterKill) {
   const std::string dir = temp_dir("kill_run") + "/run";
   const std::string args = "train mnist --genotype DARTS_V2 --data " + data + " --out " + dir + " --epochs 4 " +
                            tiny_train_flags();
-  const pid_t pid = spawn(args, dir + "_log");
-  ASSERT_TRUE(wait_for_epoch(dir, pid, 300)) << slurp(dir + "_log.err");
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  bool ok = false;
+  interrupt_after_first_epoch(args, dir, SIGKILL, &ok);
+  ASSERT_TRUE(ok) << slurp(dir + "_log.err");
   const Result r = run_cli("train --resume " + dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
@@ -78,11 +88,9 @@ TEST(CliSlow, CtrlCWritesACheckpointAndSaysHowToResume) {
   const std::string dir = temp_dir("sigint_run") + "/run";
   const std::string args = "train mnist --genotype DARTS_V2 --data " + data + " --out " + dir + " --epochs 6 " +
                            tiny_train_flags();
-  const pid_t pid = spawn(args, dir + "_log");
-  ASSERT_TRUE(wait_for_epoch(dir, pid, 300)) << slurp(dir + "_log.err");
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  bool ok = false;
+  const int status = interrupt_after_first_epoch(args, dir, SIGINT, &ok);
+  ASSERT_TRUE(ok) << slurp(dir + "_log.err");
   ASSERT_TRUE(WIFEXITED(status));
   const std::string err = slurp(dir + "_log.err");
   if (WEXITSTATUS(status) == 0) {
@@ -102,11 +110,9 @@ TEST(CliSlow, SearchResumeAfterKill) {
   const std::string args = "search mnist --data " + data + " --out " + dir +
                            " --preset bnas-v2-pc --epochs 3 --arch-start-epoch 1 --channels 4 --batch 10 "
                            "--log-interval 1 --threads 2";
-  const pid_t pid = spawn(args, dir + "_log");
-  ASSERT_TRUE(wait_for_epoch(dir, pid, 300, "search.safetensors")) << slurp(dir + "_log.err");
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  bool ok = false;
+  interrupt_after_first_epoch(args, dir, SIGKILL, &ok, "search.safetensors");
+  ASSERT_TRUE(ok) << slurp(dir + "_log.err");
   const Result r = run_cli("search --resume " + dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   expect_each_epoch_once(dir, 3);

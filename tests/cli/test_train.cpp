@@ -78,6 +78,19 @@ std::vector<std::vector<double>> values(const EvalNetwork& net) {
   return v;
 }
 
+// tiny_config() checkpointing into a fresh temporary folder `name`, after one epoch has run there.
+TrainConfig checkpointed_first_epoch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  TrainConfig cb = tiny_config();
+  cb.checkpoint_dir = dir.string();
+  TrainSetup b(cb);
+  b.trainer->run(1);
+  EXPECT_EQ(b.trainer->epoch(), 1);
+  return cb;
+}
+
 }  // namespace
 
 TEST(TrainConfig, DefaultsFollowTheSpec) {
@@ -146,16 +159,8 @@ TEST(Trainer, ResumeIsBitIdenticalOnTheCpu) {
   TrainSetup a(tiny_config());
   a.trainer->run();
   // Interrupted after one epoch, then a fresh process-like setup resumes from the checkpoint.
-  const fs::path dir = fs::temp_directory_path() / "bnas_train_resume_test";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  TrainConfig cb = tiny_config();
-  cb.checkpoint_dir = dir.string();
-  {
-    TrainSetup b(cb);
-    b.trainer->run(1);
-    EXPECT_EQ(b.trainer->epoch(), 1);
-  }
+  const TrainConfig cb = checkpointed_first_epoch("bnas_train_resume_test");
+  const fs::path dir = cb.checkpoint_dir;
   TrainSetup c(cb);
   c.trainer->resume(dir.string());
   EXPECT_EQ(c.trainer->epoch(), 1);
@@ -170,15 +175,8 @@ TEST(Trainer, ResumeIsBitIdenticalOnTheCpu) {
 }
 
 TEST(Trainer, ResumeRefusesADifferentConfig) {
-  const fs::path dir = fs::temp_directory_path() / "bnas_train_resume_refuse";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  TrainConfig cb = tiny_config();
-  cb.checkpoint_dir = dir.string();
-  {
-    TrainSetup b(cb);
-    b.trainer->run(1);
-  }
+  const TrainConfig cb = checkpointed_first_epoch("bnas_train_resume_refuse");
+  const fs::path dir = cb.checkpoint_dir;
   TrainConfig other = cb;
   other.lr = 0.05;
   TrainSetup c(other);
