@@ -127,19 +127,24 @@ struct DecodeLoader::Slot {
     if (device.is_cuda()) {
       set_cuda_device(device);
       CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&host), bytes, cudaHostAllocDefault));
-      CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+      const cudaError_t err = cudaEventCreateWithFlags(&copied, cudaEventDisableTiming);
+      if (err != cudaSuccess) {  // the destructor does not run for a constructor that throws
+        CUDA_CHECK_CLEANUP(cudaFreeHost(host));
+        CUDA_CHECK(err);
+      }
       return;
     }
 #endif
     host = static_cast<float*>(std::malloc(bytes));
     BNAS_CHECK(host != nullptr, "cannot allocate ", bytes, " bytes for a prefetch buffer.");
   }
-  ~Slot() {
+  ~Slot() {  // must not throw: a failing cleanup call is said on stderr (once per call)
 #if BNAS_WITH_CUDA
     if (device.is_cuda()) {
-      cudaEventSynchronize(copied);
-      cudaEventDestroy(copied);
-      cudaFreeHost(host);
+      // The pinned buffer may still be read by the last copy out of it: wait before freeing.
+      if (copied) CUDA_CHECK_CLEANUP(cudaEventSynchronize(copied));
+      if (copied) CUDA_CHECK_CLEANUP(cudaEventDestroy(copied));
+      if (host) CUDA_CHECK_CLEANUP(cudaFreeHost(host));
       return;
     }
 #endif

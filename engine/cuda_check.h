@@ -1,7 +1,12 @@
 // CUDA_CHECK / CUDNN_CHECK / CUBLAS_CHECK / NCCL_CHECK: turn library status codes into
 // bnas::Error with the failing call, file:line and the library's own error string.
+// CUDA_CHECK_CLEANUP / CUDNN_CHECK_CLEANUP: for cleanup in destructors, which must not throw: a
+// failure is said on stderr (the call, file:line and the error string), once per call site.
 // Only include from CUDA-enabled translation units.
 #pragma once
+#include <atomic>
+#include <cstdio>
+
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -20,6 +25,15 @@ inline const char* cublas_status_name(cublasStatus_t s) {
     case CUBLAS_STATUS_NOT_SUPPORTED: return "not supported";
     default: return "error";
   }
+}
+// Says a failed cleanup call on stderr, the first time this call site fails (the caller keeps
+// the flag). cudaErrorCudartUnloading is not said: at program exit the runtime may already be
+// gone, and the driver takes everything back anyway.
+inline void report_cleanup_failure(std::atomic<bool>& said, const char* file, int line, const char* call,
+                                   const char* error) {
+  if (said.exchange(true)) return;
+  std::fprintf(stderr, "bnas: warning: cleanup failed at %s:%d: %s: %s (said once for this call)\n", file, line, call,
+               error);
 }
 }  // namespace bnas::detail
 
@@ -44,5 +58,23 @@ inline const char* cublas_status_name(cublasStatus_t s) {
       ::bnas::detail::fail(__FILE__, __LINE__, #call,                                      \
                            ::bnas::detail::concat("cuBLAS error: ",                        \
                                                   ::bnas::detail::cublas_status_name(st_))); \
+  } while (0)
+#define CUDA_CHECK_CLEANUP(call)                                                           \
+  do {                                                                                     \
+    cudaError_t err_ = (call);                                                             \
+    if (err_ != cudaSuccess && err_ != cudaErrorCudartUnloading) {                         \
+      static std::atomic<bool> said_{false};                                               \
+      ::bnas::detail::report_cleanup_failure(said_, __FILE__, __LINE__, #call,             \
+                                             cudaGetErrorString(err_));                    \
+    }                                                                                      \
+  } while (0)
+#define CUDNN_CHECK_CLEANUP(call)                                                          \
+  do {                                                                                     \
+    cudnnStatus_t st_ = (call);                                                            \
+    if (st_ != CUDNN_STATUS_SUCCESS) {                                                     \
+      static std::atomic<bool> said_{false};                                               \
+      ::bnas::detail::report_cleanup_failure(said_, __FILE__, __LINE__, #call,             \
+                                             cudnnGetErrorString(st_));                    \
+    }                                                                                      \
   } while (0)
 // NCCL_CHECK lives in engine/comm (the only user), so this header does not need nccl.h.

@@ -1,6 +1,7 @@
 // Devices. A Device is the CPU or one CUDA GPU. CUDA state (stream, cuDNN and cuBLAS handles,
 // memory pool) is created lazily on first use of a GPU, so CPU-only runs never touch the driver.
-// cudaGetDeviceCount failing (error 35 on machines without a driver) means "no GPU".
+// cudaGetDeviceCount failing means "no usable GPU", and cuda_unavailable_reason() says why: no
+// driver, a driver older than the CUDA runtime this build links, no device, or another error.
 #pragma once
 #include <string>
 
@@ -25,6 +26,26 @@ Device parse_device(const std::string& text);
 // True when the engine was built with CUDA and at least one GPU is usable.
 bool cuda_available();
 int cuda_device_count();
+// Why no GPU is usable: empty when cuda_available(), otherwise one sentence for the user, e.g.
+// "no GPU: no NVIDIA driver is installed", "the NVIDIA driver supports CUDA 12.4 but this build
+// needs CUDA 13.0 (runtime 13000, driver 12040): update the driver", "no GPU: the driver sees
+// no device", or, in a CPU-only build, "this build has no CUDA support".
+std::string cuda_unavailable_reason();
+
+namespace detail {
+// cudaError_t values that cuda_unavailable_reason tells apart (checked against the CUDA headers
+// in device.cpp).
+constexpr int kCudaErrorInsufficientDriver = 35;
+constexpr int kCudaErrorNoDevice = 100;
+// The sentence of cuda_unavailable_reason for one outcome of cudaGetDeviceCount: its status
+// (`error`, 0 = success) and message, the device count it gave, cudaDriverGetVersion's value (0:
+// no driver) and cudaRuntimeGetVersion's (e.g. 13000 for 13.0). Empty when a GPU is usable. A
+// plain function of its arguments, so that every case is testable without a GPU or a driver.
+std::string describe_cuda_unavailable(int error, const std::string& error_string, int device_count,
+                                      int driver_version, int runtime_version);
+// "12.4" for 12040.
+std::string cuda_version_string(int version);
+}  // namespace detail
 
 // Whether the build includes the CUDA backend.
 constexpr bool built_with_cuda() {

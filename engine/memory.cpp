@@ -1,6 +1,7 @@
 // CPU: aligned_alloc with byte counters. CUDA: cudaMallocAsync/cudaFreeAsync on the device's
 // stream, from the default pool whose release threshold device.cpp raises to "never", so
-// steady-state steps reuse pool memory without driver calls.
+// steady-state steps reuse pool memory without driver calls. The reserved figures of
+// memory_stats are the pool's own attributes.
 #include "engine/memory.h"
 
 #include <atomic>
@@ -59,8 +60,9 @@ void deallocate(Device d, void* p, size_t bytes) {
   if (!p) return;
   if (d.is_cuda()) {
 #if BNAS_WITH_CUDA
-    // Destructors must not throw: a failing free leaves the block to the pool.
-    cudaFreeAsync(p, cuda_stream(d));
+    // Called from destructors, which must not throw: a failing free is said on stderr (once)
+    // and leaves the block to the pool.
+    CUDA_CHECK_CLEANUP(cudaFreeAsync(p, cuda_stream(d)));
 #endif
   } else {
     std::free(p);
@@ -68,14 +70,88 @@ void deallocate(Device d, void* p, size_t bytes) {
   counter(d).sub(bytes);
 }
 
+#if BNAS_WITH_CUDA
+namespace {
+// The default pool of a GPU, the one allocate() draws from (whatever device is current).
+cudaMemPool_t default_pool(Device d) {
+  cudaMemPool_t pool = nullptr;
+  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, d.index));
+  return pool;
+}
+uint64_t pool_attribute(cudaMemPool_t pool, cudaMemPoolAttr attr) {
+  uint64_t v = 0;
+  CUDA_CHECK(cudaMemPoolGetAttribute(pool, attr, &v));
+  return v;
+}
+}  // namespace
+#endif
+
 MemoryStats memory_stats(Device d) {
   Counter& c = counter(d);
-  return {c.current.load(), c.peak.load()};
+  MemoryStats m;
+  m.current = c.current.load();
+  m.peak = c.peak.load();
+  if (!d.is_cuda()) {
+    m.reserved = m.current;
+    m.reserved_peak = m.peak;
+    return m;
+  }
+#if BNAS_WITH_CUDA
+  // A GPU that does not exist holds nothing (and is not an error here: allocation says why).
+  if (d.index >= 0 && d.index < cuda_device_count()) {
+    const cudaMemPool_t pool = default_pool(d);
+    m.reserved = static_cast<size_t>(pool_attribute(pool, cudaMemPoolAttrReservedMemCurrent));
+    m.reserved_peak = static_cast<size_t>(pool_attribute(pool, cudaMemPoolAttrReservedMemHigh));
+  }
+#endif
+  return m;
 }
+
 void reset_peak_memory(Device d) {
   Counter& c = counter(d);
   c.peak = c.current.load();
+#if BNAS_WITH_CUDA
+  if (d.is_cuda() && d.index >= 0 && d.index < cuda_device_count()) {
+    uint64_t zero = 0;  // the only value accepted: resets the high-water mark to the current value
+    CUDA_CHECK(cudaMemPoolSetAttribute(default_pool(d), cudaMemPoolAttrReservedMemHigh, &zero));
+  }
+#endif
 }
+
+#if BNAS_WITH_CUDA
+namespace {
+// An event for ordering one stream after another: created without timing on the current device
+// and destroyed when it leaves scope (allowed once recorded: its resources go when it completes).
+class OrderingEvent {
+ public:
+  OrderingEvent() { CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  ~OrderingEvent() { CUDA_CHECK_CLEANUP(cudaEventDestroy(e_)); }
+  OrderingEvent(const OrderingEvent&) = delete;
+  OrderingEvent& operator=(const OrderingEvent&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+// GPU to GPU: the copy goes on the destination's stream after what the source's stream has
+// queued (the writes of src), and the source's stream waits for the copy before its later work
+// (a cudaFreeAsync of src, or a kernel overwriting it). An event is recorded on a stream of its
+// own device, so each is created with that device current.
+void copy_peer(Device dst_dev, void* dst, Device src_dev, const void* src, size_t bytes) {
+  const cudaStream_t src_stream = cuda_stream(src_dev), dst_stream = cuda_stream(dst_dev);
+  set_cuda_device(src_dev);
+  OrderingEvent src_ready;
+  CUDA_CHECK(cudaEventRecord(src_ready.get(), src_stream));
+  set_cuda_device(dst_dev);
+  OrderingEvent copied;
+  CUDA_CHECK(cudaStreamWaitEvent(dst_stream, src_ready.get(), 0));
+  CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_dev.index, src, src_dev.index, bytes, dst_stream));
+  CUDA_CHECK(cudaEventRecord(copied.get(), dst_stream));
+  CUDA_CHECK(cudaStreamWaitEvent(src_stream, copied.get(), 0));
+}
+}  // namespace
+#endif
 
 void copy_bytes(Device dst_dev, void* dst, Device src_dev, const void* src, size_t bytes) {
   if (bytes == 0) return;
@@ -84,13 +160,15 @@ void copy_bytes(Device dst_dev, void* dst, Device src_dev, const void* src, size
     return;
   }
 #if BNAS_WITH_CUDA
+  if (dst_dev.is_cuda() && src_dev.is_cuda() && dst_dev.index != src_dev.index) {
+    copy_peer(dst_dev, dst, src_dev, src, bytes);
+    return;
+  }
+  // One GPU: its stream orders the copy after the work that wrote the source.
   const Device g = dst_dev.is_cuda() ? dst_dev : src_dev;
   cudaStream_t s = cuda_stream(g);
-  if (dst_dev.is_cuda() && src_dev.is_cuda() && dst_dev.index != src_dev.index) {
-    CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_dev.index, src, src_dev.index, bytes, s));
-  } else {
-    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
-  }
+  set_cuda_device(g);
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
   // A host destination must hold the data on return.
   if (!dst_dev.is_cuda()) CUDA_CHECK(cudaStreamSynchronize(s));
 #else

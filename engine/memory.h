@@ -1,6 +1,9 @@
 // Memory. CPU: 64-byte aligned allocations. CUDA: stream-ordered allocations (cudaMallocAsync)
 // from the device's memory pool with a release threshold, so no cudaMalloc/cudaFree happens
-// inside a step and a step can be captured into a CUDA graph. Both count current and peak bytes.
+// inside a step and a step can be captured into a CUDA graph. Both count current and peak bytes
+// requested (on the host), and report beside them what the allocator holds: on a GPU the memory
+// pool's reserved bytes (what nvidia-smi sees, including freed blocks the pool keeps, cuDNN
+// workspaces and fragmentation), on the CPU the requested figures themselves.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -13,13 +16,23 @@ void* allocate(Device d, size_t bytes);
 void deallocate(Device d, void* p, size_t bytes);
 
 struct MemoryStats {
-  size_t current = 0;  // bytes held by live tensors
-  size_t peak = 0;     // high-water mark since start or last reset
+  size_t current = 0;  // bytes held by live tensors (the sizes requested, counted on the host)
+  size_t peak = 0;     // high-water mark of current since start or last reset
+  // Bytes the allocator holds: on a GPU the device's default memory pool's reserved memory
+  // (cudaMemPoolAttrReservedMemCurrent), on the CPU equal to current.
+  size_t reserved = 0;
+  // Its high-water mark since start or last reset (cudaMemPoolAttrReservedMemHigh); on the CPU
+  // equal to peak.
+  size_t reserved_peak = 0;
 };
 MemoryStats memory_stats(Device d);
+// Resets peak to current and, on a GPU, the pool's reserved high-water mark to its reserved bytes.
 void reset_peak_memory(Device d);
 
-// Byte copies between any two devices, ordered on the CUDA stream when one side is a GPU.
+// Byte copies between any two devices, ordered on the CUDA stream when one side is a GPU. A copy
+// between two GPUs runs on the destination's stream after the work queued so far on the
+// source's stream, and the source's stream waits for it before its later work (which may free
+// or overwrite the source).
 void copy_bytes(Device dst_dev, void* dst, Device src_dev, const void* src, size_t bytes);
 void fill_zero_bytes(Device d, void* p, size_t bytes);
 

@@ -18,6 +18,7 @@ nlohmann::json to_json(const EpochFigures& f) {
           {"lr", f.lr},
           {"images_per_s", f.images_per_s},
           {"peak_memory", f.peak_memory},
+          {"peak_reserved_memory", f.peak_reserved_memory},
           {"elapsed_s", f.elapsed_s},
           {"eta_s", f.eta_s}};
 }
@@ -31,6 +32,7 @@ EpochFigures epoch_figures_from_json(const nlohmann::json& j) {
   f.lr = j.at("lr").get<double>();
   f.images_per_s = j.at("images_per_s").get<double>();
   f.peak_memory = j.at("peak_memory").get<size_t>();
+  f.peak_reserved_memory = j.value("peak_reserved_memory", size_t{0});  // absent in older run logs
   f.elapsed_s = j.at("elapsed_s").get<double>();
   f.eta_s = j.at("eta_s").get<double>();
   return f;
@@ -102,7 +104,9 @@ void EpochLoop::run(int until_epoch, int64_t steps, const Hooks& h) {
     f.train_acc = accuracy();
     f.images_per_s = train_seconds > 0 ? static_cast<double>(seen_) / train_seconds : 0.0;
     h.evaluate(e);
-    f.peak_memory = memory_stats(device_).peak;
+    const MemoryStats m = memory_stats(device_);
+    f.peak_memory = m.peak;
+    f.peak_reserved_memory = m.reserved_peak;
     epoch_ = e + 1;
     const double run_seconds = seconds_since(t_run);
     f.elapsed_s = elapsed_before_ + run_seconds;

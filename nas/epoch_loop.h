@@ -37,6 +37,7 @@ struct EpochFigures {
   double lr = 0;
   double images_per_s = 0;
   size_t peak_memory = 0;  // peak bytes on the device, read after the epoch's evaluation
+  size_t peak_reserved_memory = 0;  // the allocator's high-water mark then (memory_stats().reserved_peak)
   double elapsed_s = 0, eta_s = 0;
 };
 nlohmann::json to_json(const EpochFigures& f);

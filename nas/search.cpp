@@ -188,6 +188,7 @@ nlohmann::json to_json(const SearchInfo& i) {
           {"arch_parameters", i.arch_parameters},
           {"steps_per_epoch", i.steps_per_epoch},
           {"memory_after_first_step", i.memory_after_first_step},
+          {"reserved_memory_after_first_step", i.reserved_memory_after_first_step},
           {"device", i.device}};
 }
 
@@ -312,7 +313,9 @@ Genotype Search::run(int until_epoch) {
     step(tb, vb, e);
     if (first_step) {
       first_step = false;
-      info_.memory_after_first_step = memory_stats(model_.device()).peak;
+      const MemoryStats m = memory_stats(model_.device());
+      info_.memory_after_first_step = m.peak;
+      info_.reserved_memory_after_first_step = m.reserved_peak;
       if (on_start) on_start(info_);
     }
   };

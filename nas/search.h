@@ -105,6 +105,8 @@ struct SearchInfo {
   int64_t arch_parameters = 0;
   int64_t steps_per_epoch = 0;
   size_t memory_after_first_step = 0;  // peak bytes on the model's device after the first step
+  // ... and the high-water mark of what its allocator holds (memory_stats().reserved_peak)
+  size_t reserved_memory_after_first_step = 0;
   std::string device;
 };
 

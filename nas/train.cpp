@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/checkpoint.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/schedule.h"
 #include "nas/evaluate.h"
@@ -126,6 +127,14 @@ TrainEpochRecord train_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
+nlohmann::json to_json(const TrainInfo& i) {
+  return {{"parameters", i.parameters},
+          {"steps_per_epoch", i.steps_per_epoch},
+          {"memory_after_first_step", i.memory_after_first_step},
+          {"reserved_memory_after_first_step", i.reserved_memory_after_first_step},
+          {"device", i.device}};
+}
+
 nlohmann::json to_json(const TrainResult& r) {
   return {{"final_test_acc", r.final_test_acc},
           {"final_test_loss", r.final_test_loss},
@@ -194,7 +203,24 @@ TrainResult Trainer::run(int until_epoch) {
   TrainEpochRecord record;  // the epoch's: the test pass, then the shared figures
   EpochLoop::Hooks h;
   h.begin_epoch = [this](int e) { return begin_epoch(e); };
-  h.step = [this](int) { step(data_.train->next_batch()); };
+  bool first_step = true;  // on_start fires after the first step of every run() (also after a resume)
+  h.step = [&](int) {
+    step(data_.train->next_batch());
+    if (first_step) {
+      first_step = false;
+      if (on_start) {
+        const Device d = weights_.front().device();
+        const MemoryStats m = memory_stats(d);
+        TrainInfo info;
+        info.parameters = parameter_count();
+        info.steps_per_epoch = data_.train->batches_per_epoch();
+        info.memory_after_first_step = m.peak;
+        info.reserved_memory_after_first_step = m.reserved_peak;
+        info.device = d.str();
+        on_start(info);
+      }
+    }
+  };
   h.progress = on_progress;
   h.evaluate = [&](int e) {
     record = TrainEpochRecord{};

@@ -82,6 +82,16 @@ struct TrainEpochRecord : EpochFigures {
 nlohmann::json to_json(const TrainEpochRecord& r);
 TrainEpochRecord train_record_from_json(const nlohmann::json& j);
 
+// What a training run says once, after its first step.
+struct TrainInfo {
+  int64_t parameters = 0;
+  int64_t steps_per_epoch = 0;
+  size_t memory_after_first_step = 0;           // peak bytes on the network's device after the first step
+  size_t reserved_memory_after_first_step = 0;  // ... and what its allocator held at most (reserved_peak)
+  std::string device;
+};
+nlohmann::json to_json(const TrainInfo& i);
+
 struct TrainResult {
   double final_test_acc = -1, final_test_loss = -1;
   double best_test_acc_selected_on_test = -1;
@@ -96,6 +106,7 @@ class Trainer {
   // The loaders must yield batches on the network's device.
   Trainer(EvalNetwork& net, TrainData data, const TrainConfig& config);
 
+  std::function<void(const TrainInfo&)> on_start;         // after the first step of run() (also after a resume)
   std::function<void(const TrainProgress&)> on_progress;  // every log_interval steps
   std::function<void(const TrainEpochRecord&)> on_epoch;   // after each epoch (before its checkpoint)
 

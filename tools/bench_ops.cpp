@@ -1,6 +1,8 @@
 // bnas_bench_ops: times every engine op, forward and forward+backward, on the CPU and (when
 // present) the GPU, on the shapes of the BNAS-v2 CIFAR search network (C = 16) at batch 64.
-// One line per (op, shape, device) as key=value pairs, or a JSON array with --json.
+// One line per (op, shape, device) as key=value pairs, or a JSON array with --json; on a GPU
+// then a line per cuDNN algorithm chosen ("conv_algorithm cuda:0 fwd ...: NAME (algo N), B
+// workspace", a record with --json).
 // Figures: median milliseconds over repeats, and GB/s (bytes read + written by the forward)
 // or GFLOP/s (convolutions and linear layers, 2 flops per multiply-add).
 //
@@ -157,8 +159,10 @@ int main(int argc, char** argv) {
   if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
   return args.run([&] {
     bool first = true;
-    for (const Device& d : args.devices)
+    for (const Device& d : args.devices) {
       for (const Bench& b : benches(o.batch))
         if (args.selected(b.op + " " + b.shape)) run(b, d, o, first);
+      bench::print_conv_algorithms(d, o.json, first);  // on a GPU: what cuDNN ran for each conv
+    }
   });
 }

@@ -2,9 +2,11 @@
 // nas::Search::step runs it) on the CIFAR search network (BroadSupernet, C = 16, layers 2,
 // en_layers 1, 32x32 inputs, 10 classes), for first- and second-order architecture steps with
 // partial channels (K = 4 + edge normalisation, the bnas-v2-pc network) and full channels (the
-// bnas-d / bnas-v2-clr network), with the peak device memory of the step.
+// bnas-d / bnas-v2-clr network), with the peak device memory of the step: requested by tensors
+// (peak_mem_mb) and held by the allocator (peak_reserved_mem_mb: the GPU pool's reserved bytes).
 //
-// One line per configuration as key=value pairs, or a JSON array with --json.
+// One line per configuration as key=value pairs, or a JSON array with --json; on a GPU then a
+// line per cuDNN algorithm chosen ("conv_algorithm cuda:0 fwd ...", a record with --json).
 //   bnas_bench_search [--device cpu|cuda|all] [--batch N]... [--steps N] [--warmup N]
 //                     [--channels C] [--filter SUBSTRING] [--json]
 // Batches: 256 and 512 on a GPU, 64 on the CPU, unless --batch is given (repeatable). Steps:
@@ -82,7 +84,9 @@ nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool 
     r["s_per_step"] = sec;
     r["images_per_s"] = batch / sec;
     r["steps"] = steps;
-    r["peak_mem_mb"] = static_cast<double>(memory_stats(d).peak) / 1e6;
+    const MemoryStats m = memory_stats(d);
+    r["peak_mem_mb"] = static_cast<double>(m.peak) / 1e6;                  // requested by tensors
+    r["peak_reserved_mem_mb"] = static_cast<double>(m.reserved_peak) / 1e6;  // held by the allocator
     r["model_mem_mb"] = static_cast<double>(base) / 1e6;
     r["weight_params"] = s.info().weight_parameters;
   } catch (const std::exception& e) {
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
           if (!args.selected(tag)) continue;
           print(run(o, d, b, pc, unrolled), json, first);
         }
+    bench::print_conv_algorithms(d, json, first);  // on a GPU: what cuDNN ran for each conv
   }
   if (json) std::printf("\n]\n");
   return 0;

@@ -1,5 +1,6 @@
-// Shared by the bnas_bench_* mains: timing by median of repeats, and their command line (CLI11,
-// with the flags most of them take: --json, --device cpu|cuda|all, --filter SUBSTRING).
+// Shared by the bnas_bench_* mains: timing by median of repeats, their command line (CLI11,
+// with the flags most of them take: --json, --device cpu|cuda|all, --filter SUBSTRING), and the
+// cuDNN algorithms chosen on a GPU (print_conv_algorithms).
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -10,8 +11,10 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "engine/check.h"
+#include "engine/conv_algorithms.h"
 #include "engine/device.h"
 #include "engine/memory.h"
 
@@ -38,8 +41,8 @@ inline double time_median(const std::function<void()>& f, Device d, double min_t
   return t[t.size() / 2];
 }
 
-// The devices that --device (cpu | cuda | all) names. "all" without a GPU says so on stderr and
-// keeps the CPU; an unknown name or "cuda" without a GPU sets *error and returns nothing.
+// The devices that --device (cpu | cuda | all) names. "all" without a GPU says why on stderr and
+// keeps the CPU; an unknown name or "cuda" without a GPU sets *error (with why) and returns nothing.
 inline std::vector<Device> select_devices(const std::string& device, const char* program, std::string* error) {
   std::vector<Device> devices;
   if (device == "cpu" || device == "all") devices.push_back(Device::cpu());
@@ -47,10 +50,10 @@ inline std::vector<Device> select_devices(const std::string& device, const char*
     if (cuda_available()) {
       devices.push_back(Device::cuda(0));
     } else if (device == "cuda") {
-      *error = "--device cuda was asked for but no GPU is available";
+      *error = "--device cuda: " + cuda_unavailable_reason();
       return {};
     } else {
-      std::fprintf(stderr, "%s: no GPU found; timing the CPU only\n", program);
+      std::fprintf(stderr, "%s: %s; timing the CPU only\n", program, cuda_unavailable_reason().c_str());
     }
   }
   if (devices.empty()) *error = "unknown device " + device + " (expected cpu, cuda or all)";
@@ -113,15 +116,19 @@ struct Args {
   }
 
   // Runs `body`, which prints one record per case, inside "[" and "]" with --json; then prints
-  // the peak memory of every device on stderr. A bnas::Error is said as "<program>: <what>"
-  // and returns status 1.
+  // the peak memory of every device on stderr: the bytes requested and the allocator's
+  // high-water mark (on a GPU the memory pool's reserved bytes; on the CPU the same figure). A
+  // bnas::Error is said as "<program>: <what>" and returns status 1.
   int run(const std::function<void()>& body) const {
     try {
       if (*json) std::printf("[");
       body();
       if (*json) std::printf("\n]\n");
-      for (const Device& d : devices)
-        std::fprintf(stderr, "peak_memory_mib device=%s %.1f\n", d.str().c_str(), memory_stats(d).peak / 1048576.0);
+      for (const Device& d : devices) {
+        const MemoryStats m = memory_stats(d);
+        std::fprintf(stderr, "peak_memory_mib device=%s %.1f reserved_peak_mib=%.1f\n", d.str().c_str(),
+                     m.peak / 1048576.0, m.reserved_peak / 1048576.0);
+      }
     } catch (const Error& e) {
       std::fprintf(stderr, "%s: %s\n", program, e.what());
       return 1;
@@ -139,5 +146,25 @@ struct Args {
   std::vector<Device> devices;  // after parse(), with add_selection()
   bool selection = false;
 };
+
+// The cuDNN algorithms chosen on GPU d so far (nothing on the CPU): a line each,
+//   conv_algorithm cuda:0 fwd 64 x 16 x 32 x 32 -> 16 k3 s1 p1 d1 g16: IMPLICIT_GEMM (algo 0), 0 B workspace
+// or with --json a record each in the array being printed ({"conv_algorithm": ..., "device": ...,
+// "fallback": ...}; `first` as for the other records).
+inline void print_conv_algorithms(Device d, bool json, bool& first) {
+  if (!d.is_cuda()) return;
+  for (const ConvAlgorithm& a : conv_algorithms()) {
+    if (a.device != d.index) continue;
+    const std::string line = format_conv_algorithm(a);
+    if (json) {
+      const nlohmann::ordered_json r = {{"conv_algorithm", line}, {"device", d.str()}, {"fallback", a.fallback}};
+      std::printf("%s\n  %s", first ? "" : ",", r.dump().c_str());
+    } else {
+      std::printf("conv_algorithm %s\n", line.c_str());
+    }
+    first = false;
+  }
+  std::fflush(stdout);
+}
 
 }  // namespace bnas::bench

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU check: on a machine with an NVIDIA GPU, configure for that GPU, build, run the gpu-labelled
 # tests, the end-to-end command-line runs and the benchmarks, and print a short table. Writes
-# everything under ${OUT:-gpu_check_out}.
+# everything under ${OUT:-gpu_check_out}. Fails (non-zero) when a gpu test failed, when no gpu
+# test ran, or when any was skipped (a machine whose GPU the engine cannot use, e.g. a driver
+# older than the CUDA runtime: `bnas_engine info` says why).
 #   tools/gpu_check.sh            (from the repository root; a few minutes on an H100/H200)
 # A device machine without Debian's dataset-fashion-mnist gets it carried in: before the call,
 #   mkdir -p .gpu_data && cp -r /usr/share/datasets/fashion-mnist .gpu_data/   (about 30 MB)
@@ -41,9 +43,32 @@ build_rc=$?
 t1=$(date +%s)
 [ $build_rc -eq 0 ] || { echo "build failed (see $out/build.log)"; tail -30 "$out/build.log"; exit 1; }
 
-ctest --test-dir build-gpu -L gpu --output-on-failure > "$out/gpu_tests.log" 2>&1
+# Why the engine would not use the GPU, if it would not (no driver, an old driver, no device).
+build-gpu/tools/bnas_engine info > "$out/info.txt" 2>&1
+grep -E '^(CUDA runtime|GPUs:|cuda:)' "$out/info.txt"
+
+# The gpu tests skip themselves without a usable GPU, and ctest counts a skip as a pass: read
+# the JUnit report and fail unless at least one gpu test ran and none was skipped.
+junit=$(cd "$out" && pwd)/gpu_tests.xml
+rm -f "$junit"
+ctest --test-dir build-gpu -L gpu --no-tests=error --output-on-failure --output-junit "$junit" > "$out/gpu_tests.log" 2>&1
 tests_rc=$?
 t2=$(date +%s)
+gpu_ran=0; gpu_skipped=0; skipped_names=""
+if [ -f "$junit" ]; then
+  gpu_ran=$(grep -cE '<testcase [^>]*status="(run|fail)"' "$junit")
+  gpu_skipped=$(grep -cE '<testcase [^>]*status="(notrun|disabled)"' "$junit")
+  skipped_names=$(grep -E '<testcase [^>]*status="(notrun|disabled)"' "$junit" | sed -E 's/.*<testcase name="([^"]*)".*/\1/' | head -5 | tr '\n' ' ')
+fi
+gpu_ok=1
+if [ "$gpu_ran" -eq 0 ]; then
+  # Nothing ran on the GPU: the end-to-end runs and benchmarks would time the CPU. Stop here.
+  echo "GPU CHECK FAILED: no gpu test ran ($gpu_skipped skipped; see $out/gpu_tests.log and $out/info.txt)"
+  exit 1
+elif [ "$gpu_skipped" -gt 0 ]; then
+  gpu_ok=0
+  echo "GPU CHECK FAILED: $gpu_skipped gpu test(s) were skipped, $gpu_ran ran (skipped: ${skipped_names}...; see $out/gpu_tests.log)"
+fi
 
 # The end-to-end command-line runs (Fashion-MNIST, and the CIFAR-10 path on it) take the GPU
 # (--device auto). They need Fashion-MNIST: $BNAS_E2E_DATA, or a copy carried in as
@@ -73,14 +98,18 @@ echo
 echo "| step | result |"
 echo "|---|---|"
 echo "| build (sm_$arch) | rc=$build_rc, $((t1 - t0)) s |"
-echo "| gpu tests | rc=$tests_rc, $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" | tail -1), $((t2 - t1)) s |"
+echo "| gpu tests | rc=$tests_rc, $gpu_ran ran, $gpu_skipped skipped, $(grep -E 'tests passed|tests failed' "$out/gpu_tests.log" | tail -1), $((t2 - t1)) s |"
 echo "| end-to-end CLI | $e2e, $((t3 - t2)) s |"
+algos=$(cat "$out"/bnas_bench_*.txt 2>/dev/null | grep -c '^conv_algorithm ')
+fallbacks=$(cat "$out"/bnas_bench_*.txt 2>/dev/null | grep '^conv_algorithm ' | grep -c 'fallback:')
+echo "| cuDNN algorithms (benchmarks) | $algos chosen, $fallbacks fallbacks (lines conv_algorithm in $out/bnas_bench_*.txt) |"
 echo
 echo "| op | case | fwd ms | fwd+bwd ms | rate |"
 echo "|---|---|---|---|---|"
 grep -h '^op=' "$out/bnas_bench_ops.txt" 2>/dev/null | sed -E 's/op=([^ ]*) case=([^ ]*) device=[^ ]* shape=[^ ]* fwd_ms=([^ ]*) fwd_bwd_ms=([^ ]*) (.*)/| \1 | \2 | \3 | \4 | \5 |/'
 for f in "$out"/bnas_bench_*.txt; do
   [ "$(basename "$f")" = bnas_bench_ops.txt ] && continue
-  echo; echo "$(basename "$f" .txt):"; grep -v '^$' "$f" | head -20
+  echo; echo "$(basename "$f" .txt):"; grep -v '^$' "$f" | grep -v '^conv_algorithm ' | head -20
 done
-[ $tests_rc -eq 0 ]
+[ $gpu_ok -eq 1 ] || echo "GPU CHECK FAILED: no gpu test ran, or some were skipped (see above)"
+[ $tests_rc -eq 0 ] && [ $gpu_ok -eq 1 ]

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "engine/device.h"
 #include "nas/genotype.h"
 #include "tools/report.h"
 
@@ -123,6 +124,10 @@ TEST(Cli, Info) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("bnas_engine"), std::string::npos);
   EXPECT_NE(r.out.find("CUDA"), std::string::npos);
+  // Without a usable GPU, info says why (a CPU-only build, no driver, an old driver, no device).
+  if (!bnas::cuda_available()) {
+    EXPECT_NE(r.out.find("GPUs: none usable: " + bnas::cuda_unavailable_reason()), std::string::npos) << r.out;
+  }
 }
 
 TEST(Cli, DeviceFlag) {
@@ -130,6 +135,19 @@ TEST(Cli, DeviceFlag) {
   const Result bad = run_cli("train mnist --genotype DARTS_V2 --data " + data + " --device tpu:3");
   EXPECT_EQ(bad.rc, 1);
   EXPECT_NE(bad.err.find("tpu"), std::string::npos) << bad.err;
+  // A GPU that cannot be used: one line saying why, before anything is written.
+  const std::string out = temp_dir("device_run") + "/run";
+  const int usable = bnas::cuda_device_count();
+  const std::string gpu = "cuda:" + std::to_string(usable);  // cuda:0 without a usable GPU
+  const Result no_gpu =
+      run_cli("train mnist --genotype DARTS_V2 --data " + data + " --out " + out + " --device " + gpu);
+  EXPECT_EQ(no_gpu.rc, 1);
+  EXPECT_EQ(lines(no_gpu.err), 1) << no_gpu.err;
+  EXPECT_NE(no_gpu.err.find("--device " + gpu + ": "), std::string::npos) << no_gpu.err;
+  if (usable == 0) {
+    EXPECT_NE(no_gpu.err.find(bnas::cuda_unavailable_reason()), std::string::npos) << no_gpu.err;
+  }
+  EXPECT_FALSE(fs::exists(out + "/config.json"));
 }
 
 TEST(Cli, TrainTinyIdxThenEval) {
@@ -138,7 +156,12 @@ TEST(Cli, TrainTinyIdxThenEval) {
   const Result r = run_cli("train mnist --genotype BNASv2_PC_cifar_v1 --data " + data + " --out " + out +
                            " --epochs 1 --device auto " + tiny_train_flags());
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.err.find("running on the CPU"), std::string::npos) << r.err;  // auto says it fell back
+  EXPECT_NE(r.err.find("running on the CPU"), std::string::npos) << r.err;  // auto says it fell back ...
+  if (!bnas::cuda_available()) {  // ... and why
+    EXPECT_NE(r.err.find("device auto: " + bnas::cuda_unavailable_reason() + "; running on the CPU"),
+              std::string::npos)
+        << r.err;
+  }
   for (const char* f : {"config.json", "log.jsonl", "summary.json", "curves.svg", "genotype.json", "genotype.txt",
                         "cells/cell_normal.svg", "cells/cell_reduce.dot", "checkpoints/train.safetensors"})
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
@@ -150,11 +173,25 @@ TEST(Cli, TrainTinyIdxThenEval) {
   EXPECT_EQ(conf.at("settings").at("epochs"), 1);
   EXPECT_EQ(conf.at("settings").at("channels"), 4);
   const auto log = bnas::report::read_jsonl(out + "/log.jsonl");
-  int epochs = 0, steps = 0;
+  int epochs = 0, steps = 0, starts = 0;
   for (const auto& j : log) {
     epochs += j.at("type") == "epoch";
     steps += j.at("type") == "step";
+    if (j.at("type") == "start") {  // after the first step: memory requested and held
+      ++starts;
+      const bool cpu = j.at("device") == "cpu";
+      EXPECT_EQ(j.at("device"), conf.at("device"));
+      EXPECT_GT(j.at("memory_after_first_step").get<size_t>(), 0u) << j;
+      if (cpu) {
+        EXPECT_EQ(j.at("reserved_memory_after_first_step"), j.at("memory_after_first_step")) << j;
+      }
+      EXPECT_EQ(j.contains("conv_algorithms"), !cpu) << j;  // cuDNN's choices: GPU runs only
+    }
+    if (j.at("type") == "epoch" && conf.at("device") == "cpu") {
+      EXPECT_EQ(j.at("peak_reserved_memory"), j.at("peak_memory")) << j;
+    }
   }
+  EXPECT_EQ(starts, 1);
   EXPECT_EQ(epochs, 1);
   EXPECT_GE(steps, 1);
   const json summary = json::parse(slurp(out + "/summary.json"));
@@ -215,6 +252,18 @@ TEST(Cli, SearchTinyIdx) {
   EXPECT_EQ(bnas::nas::read_genotype_file(out + "/genotype.txt"), g);
   const json summary = json::parse(slurp(out + "/summary.json"));
   EXPECT_EQ(bnas::nas::genotype_from_json(summary.at("genotype")), g);
+  int starts = 0;
+  for (const auto& j : bnas::report::read_jsonl(out + "/log.jsonl")) {
+    if (j.at("type") != "start") continue;
+    ++starts;
+    const bool cpu = j.at("device") == "cpu";
+    if (cpu) {
+      EXPECT_EQ(j.at("reserved_memory_after_first_step"), j.at("memory_after_first_step")) << j;
+    }
+    EXPECT_EQ(j.contains("conv_algorithms"), !cpu) << j;  // cuDNN's choices: GPU runs only
+    EXPECT_EQ(summary.contains("conv_algorithms"), !cpu);
+  }
+  EXPECT_EQ(starts, 1);
   // The found genotype trains through --genotype <search run dir>.
   const std::string tout = temp_dir("search_train") + "/run";
   const Result t = run_cli("train mnist --data " + data + " --genotype " + out + " --out " + tout +

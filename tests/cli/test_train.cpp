@@ -152,6 +152,38 @@ TEST(Trainer, RecordsScheduleDropPathAndAccuracy) {
   const nlohmann::json j = to_json(rec.back());
   EXPECT_TRUE(j.contains("best_test_acc_selected_on_test"));
   EXPECT_EQ(to_json(train_record_from_json(j)), j);
+  // Memory: requested and held by the allocator; on the CPU the same figure.
+  EXPECT_GT(rec.back().peak_memory, 0u);
+  EXPECT_EQ(rec.back().peak_reserved_memory, rec.back().peak_memory);
+  // A record of an older log (no peak_reserved_memory) still reads.
+  nlohmann::json old = j;
+  old.erase("peak_reserved_memory");
+  EXPECT_EQ(train_record_from_json(old).peak_reserved_memory, 0u);
+  EXPECT_EQ(train_record_from_json(old).peak_memory, rec.back().peak_memory);
+}
+
+TEST(Trainer, OnStartAfterTheFirstStep) {
+  TrainConfig cfg = tiny_config();
+  cfg.epochs = 1;
+  TrainSetup s(cfg);
+  int starts = 0;
+  TrainInfo seen;
+  s.trainer->on_start = [&](const TrainInfo& i) {
+    ++starts;
+    seen = i;
+    EXPECT_EQ(s.trainer->global_step(), 1);  // after the first step, before the second
+  };
+  s.trainer->run();
+  EXPECT_EQ(starts, 1);
+  EXPECT_EQ(seen.parameters, s.trainer->parameter_count());
+  EXPECT_EQ(seen.steps_per_epoch, 3);
+  EXPECT_EQ(seen.device, "cpu");
+  EXPECT_GT(seen.memory_after_first_step, 0u);
+  EXPECT_EQ(seen.reserved_memory_after_first_step, seen.memory_after_first_step);  // the CPU
+  const nlohmann::json j = to_json(seen);
+  for (const char* k : {"parameters", "steps_per_epoch", "memory_after_first_step", "reserved_memory_after_first_step",
+                        "device"})
+    EXPECT_TRUE(j.contains(k)) << k;
 }
 
 TEST(Trainer, ResumeIsBitIdenticalOnTheCpu) {

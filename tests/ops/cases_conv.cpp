@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "engine/conv_algorithms.h"
+#include "engine/memory.h"
 #include "engine/rng.h"
 #include "tests/ops/harness.h"
 
@@ -200,6 +202,40 @@ TEST(OpsGpu, Conv2dSearchShapesMatchCpuAndRepeat) {
     EXPECT_TRUE(gpu.y == again.y && gpu.gx == again.gx && gpu.gw == again.gw) << what << ": two GPU runs differ";
   }
   set_deterministic(was);
+}
+
+// Every cuDNN choice is in the registry (forward, backward data, backward filter of the shape,
+// with a name and a workspace size), and once the first step has chosen the algorithms and
+// grown the per-stream workspace, repeated steps leave the pool's reserved bytes alone.
+TEST(OpsGpu, Conv2dAlgorithmsAreRecordedAndSteadyStepsAllocateNothing) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_unavailable_reason();
+  const Device d = Device::cuda(0);
+  const Tensor x = randn({8, 24, 20, 20}, 60), w = randn({40, 24, 3, 3}, 61);  // a shape no other test uses
+  const ops::Conv2dArgs a = conv(1, 1);
+  run_conv(x, w, a, d);
+  kernels::ConvShape s;
+  s.n = 8, s.cin = 24, s.h = 20, s.w = 20, s.cout = 40, s.kh = 3, s.kw = 3, s.stride = 1, s.pad = 1;
+  s.ho = 20, s.wo = 20, s.x_batch_stride = 24 * 20 * 20;
+  const std::string shape = conv_shape_text(s);
+  int found[3] = {0, 0, 0};
+  for (const ConvAlgorithm& c : conv_algorithms()) {
+    if (conv_shape_text(c.shape) != shape) continue;
+    const int k = c.direction == "fwd" ? 0 : c.direction == "bwd_data" ? 1 : c.direction == "bwd_filter" ? 2 : -1;
+    ASSERT_GE(k, 0) << c.direction;
+    ++found[k];
+    EXPECT_EQ(c.device, 0);
+    EXPECT_FALSE(c.name.empty());
+    EXPECT_NE(c.name, "UNKNOWN") << format_conv_algorithm(c);
+    EXPECT_EQ(c.fallback, !c.fallback_reason.empty()) << format_conv_algorithm(c);
+    EXPECT_NE(format_conv_algorithm(c).find(shape), std::string::npos);
+  }
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(found[k], 1) << "direction " << k;
+  // Steady state: same shapes, same tensors' sizes; the workspace is reused, not reallocated.
+  synchronize(d);
+  const size_t reserved = memory_stats(d).reserved;
+  for (int i = 0; i < 5; ++i) run_conv(x, w, a, d);
+  synchronize(d);
+  EXPECT_EQ(memory_stats(d).reserved, reserved);
 }
 
 TEST(OpsGpu, LinearClassifierShapeMatchesCpu) {

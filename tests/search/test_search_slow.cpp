@@ -74,6 +74,8 @@ TEST(SearchSlow, ShortSearchLearnsAndIsReproducible) {
   EXPECT_GT(info.weight_parameters, 0);
   EXPECT_EQ(info.arch_parameters, 2 * 14 * 8);
   EXPECT_GT(info.memory_after_first_step, 0u);
+  EXPECT_EQ(info.reserved_memory_after_first_step, info.memory_after_first_step);  // the CPU: the same figure
+  EXPECT_EQ(rec.back().peak_reserved_memory, rec.back().peak_memory);
   EXPECT_EQ(progress, 6 * (2 - 1));  // every step but the epoch's last (the epoch record covers it)
   const auto j = to_json(rec.back());
   EXPECT_TRUE(j.contains("genotype") && j.contains("valid_acc") && j.contains("alpha_softmax"));

@@ -80,17 +80,19 @@ void apply_common(CLI::App* sub, const Common& c) {
 Device pick_device(const std::string& flag, Progress* say) {
   if (flag == "auto") {
     if (cuda_available()) return Device::cuda(0);
-    const std::string why = built_with_cuda() ? "no usable GPU was found" : "this build has no CUDA backend";
-    const std::string msg = "device auto: " + why + "; running on the CPU (" +
+    // Why no GPU is usable (a CPU-only build, no driver, an old driver, no device), so that a
+    // run meant for a GPU does not pass for one silently.
+    const std::string msg = "device auto: " + cuda_unavailable_reason() + "; running on the CPU (" +
                             std::to_string(omp_get_max_threads()) + " threads)";
     if (say) say->line(msg); else std::fprintf(stderr, "%s\n", msg.c_str());
     return Device::cpu();
   }
   const Device d = parse_device(flag);
   if (d.is_cuda()) {
-    BNAS_CHECK(built_with_cuda(), "--device ", flag, ": this build has no CUDA backend (use cpu or auto)");
-    BNAS_CHECK(d.index < cuda_device_count(), "--device ", flag, ": there are ", cuda_device_count(),
-               " usable GPUs");
+    const int n = cuda_device_count();
+    BNAS_CHECK(n > 0, "--device ", flag, ": ", cuda_unavailable_reason(), " (use --device cpu or auto)");
+    BNAS_CHECK(d.index < n, "--device ", flag, ": only ", n, " GPU(s) are usable (cuda:0",
+               n > 1 ? " to cuda:" + std::to_string(n - 1) : std::string(), ")");
   }
   return d;
 }

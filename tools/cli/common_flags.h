@@ -61,7 +61,8 @@ Command add_run_command(CLI::App& app, const char* name, const char* description
 }
 
 // The device --device names; "auto" takes the GPU when there is one and otherwise says (on
-// `say`, or stderr when null) that it runs on the CPU.
+// `say`, or stderr when null) why no GPU is usable (cuda_unavailable_reason) and that it runs on
+// the CPU. cuda:N without a usable GPU N throws a bnas::Error saying why.
 Device pick_device(const std::string& flag, Progress* say);
 
 // The folder of `dataset` (--data `flag`, else data::resolve_dataset_dir's defaults); throws a

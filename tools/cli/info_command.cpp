@@ -1,5 +1,6 @@
 // `bnas_engine info`: the build (version, type, compiler, CUDA/NCCL/OpenMP) and the devices
-// (CUDA runtime, driver, cuDNN, NCCL versions and every GPU) as plain lines on stdout.
+// (CUDA runtime, driver, cuDNN, NCCL versions and every GPU, or why no GPU is usable) as plain
+// lines on stdout.
 #include <omp.h>
 
 #include <cstdio>
@@ -27,32 +28,37 @@ int run_info() {
   std::printf("cpu: %d threads\n", omp_get_max_threads());
 #if BNAS_WITH_CUDA
   int runtime = 0, driver = 0;
-  cudaRuntimeGetVersion(&runtime);
-  cudaDriverGetVersion(&driver);
-  std::printf("CUDA runtime %d.%d, driver %d.%d\n", runtime / 1000, (runtime % 1000) / 10, driver / 1000,
-              (driver % 1000) / 10);
+  if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;  // 0 also means: no driver installed
+  cudaGetLastError();
+  std::printf("CUDA runtime %s, driver %s\n", detail::cuda_version_string(runtime).c_str(),
+              driver > 0 ? detail::cuda_version_string(driver).c_str() : "none (no NVIDIA driver)");
   const size_t cudnn = cudnnGetVersion();
   std::printf("cuDNN %zu.%zu.%zu\n", cudnn / 10000, (cudnn % 10000) / 100, cudnn % 100);
 #if BNAS_WITH_NCCL
   int nccl = 0;
-  ncclGetVersion(&nccl);
-  std::printf("NCCL %d.%d.%d\n", nccl / 10000, (nccl % 10000) / 100, nccl % 100);
+  if (ncclGetVersion(&nccl) == ncclSuccess)
+    std::printf("NCCL %d.%d.%d\n", nccl / 10000, (nccl % 10000) / 100, nccl % 100);
+  else
+    std::printf("NCCL: version unknown\n");
 #endif
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    count = 0;
-  }
-  if (count == 0) std::printf("GPUs: none usable (running on the CPU)\n");
+#endif
+  const int count = cuda_device_count();
+  // Why no GPU is usable (no driver, an old driver, no device, a CPU-only build), in one line.
+  if (count == 0) std::printf("GPUs: none usable: %s (running on the CPU)\n", cuda_unavailable_reason().c_str());
+#if BNAS_WITH_CUDA
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp p{};
-    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    const cudaError_t err = cudaGetDeviceProperties(&p, i);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      std::printf("cuda:%d  properties unavailable: %s\n", i, cudaGetErrorString(err));
+      continue;
+    }
     std::printf("cuda:%d  %s, %.1f GiB, compute capability %d.%d, %d SMs\n", i, p.name,
                 static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0), p.major, p.minor,
                 p.multiProcessorCount);
   }
-#else
-  std::printf("GPUs: not available (built without CUDA)\n");
 #endif
   return kOk;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/check.h"
+#include "engine/conv_algorithms.h"
 #include "nas/broad_network.h"
 #include "nas/genotype.h"
 #include "nas/search.h"
@@ -129,6 +130,8 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
   search.on_start = [&](const nas::SearchInfo& i) {
     json j = nas::to_json(i);
     j["type"] = "start";
+    // Written after the first step, so the cuDNN algorithms of the step's convolutions are chosen.
+    if (dev.is_cuda()) j["conv_algorithms"] = conv_algorithm_lines();
     log.write(j);
   };
   search.on_progress = [&](const nas::ProgressRecord& p) {
@@ -174,6 +177,7 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
     summary["final_valid_acc"] = log.epochs().back().value("valid_acc", -1.0);
     summary["elapsed_s"] = log.epochs().back().value("elapsed_s", 0.0);
   }
+  if (dev.is_cuda()) summary["conv_algorithms"] = conv_algorithm_lines();  // all, evaluation's included
   write_json((fs::path(dir) / "summary.json").string(), summary);
   progress.line("final genotype (" + (fs::path(dir) / "genotype.json").string() + "):");
   std::printf("%s\n", nas::genotype_to_darts(g).c_str());

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/check.h"
+#include "engine/conv_algorithms.h"
 #include "nas/eval_network.h"
 #include "nas/genotype.h"
 #include "nas/train.h"
@@ -126,6 +127,13 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
                 static_cast<long long>(d.n_a), static_cast<long long>(d.n_b), dir.c_str());
   progress.line(head);
 
+  trainer.on_start = [&](const nas::TrainInfo& i) {
+    json j = nas::to_json(i);
+    j["type"] = "start";
+    // Written after the first step, so the cuDNN algorithms of the step's convolutions are chosen.
+    if (dev.is_cuda()) j["conv_algorithms"] = conv_algorithm_lines();
+    log.write(j);
+  };
   trainer.on_progress = [&](const nas::TrainProgress& p) {
     progress.step(p, cfg.epochs);
     announce_interrupt(progress);
@@ -154,6 +162,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
   summary["test_images"] = d.n_b;
   summary["note"] = "final_test_acc is the result; best_test_acc_selected_on_test picks the best epoch on the test "
                     "set and is not an unbiased estimate";
+  if (dev.is_cuda()) summary["conv_algorithms"] = conv_algorithm_lines();  // all, the test passes' included
   write_json((fs::path(dir) / "summary.json").string(), summary);
   char buf[256];
   std::snprintf(buf, sizeof buf,

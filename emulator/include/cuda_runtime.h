@@ -1,0 +1,3 @@
+// The emulated runtime (see cuda_runtime_api.h).
+#pragma once
+#include <cuda_runtime_api.h>
