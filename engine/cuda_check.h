@@ -6,6 +6,8 @@
 #pragma once
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -77,4 +79,31 @@ inline void report_cleanup_failure(std::atomic<bool>& said, const char* file, in
                                              cudnnGetErrorString(st_));                    \
     }                                                                                      \
   } while (0)
+// CUDA_CHECK_LAUNCH(stream): after a kernel launch or a library call that launches on `stream`:
+// the launch's own error (cudaGetLastError), and, with BNAS_SYNC_CHECK=1 in the environment, a
+// synchronisation of the stream right after it, so that a fault inside the kernel is reported at
+// the line that launched it instead of at some later synchronisation (debugging only: it waits
+// for the GPU after every op; skipped while the stream captures a graph).
+namespace bnas::detail {
+inline bool sync_check_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("BNAS_SYNC_CHECK");
+    return e && *e && std::string(e) != "0";
+  }();
+  return on;
+}
+inline void check_launch(cudaStream_t stream, const char* file, int line) {
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) fail(file, line, "kernel launch", concat("CUDA error: ", cudaGetErrorString(e)));
+  if (!sync_check_enabled()) return;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &capturing) != cudaSuccess || capturing != cudaStreamCaptureStatusNone) return;
+  e = cudaStreamSynchronize(stream);
+  if (e == cudaSuccess) e = cudaGetLastError();
+  if (e != cudaSuccess)
+    fail(file, line, "BNAS_SYNC_CHECK",
+         concat("the work launched here failed on the device: CUDA error: ", cudaGetErrorString(e)));
+}
+}  // namespace bnas::detail
+#define CUDA_CHECK_LAUNCH(stream) ::bnas::detail::check_launch((stream), __FILE__, __LINE__)
 // NCCL_CHECK lives in engine/comm (the only user), so this header does not need nccl.h.

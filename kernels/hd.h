@@ -7,5 +7,8 @@
 #if defined(__CUDACC__)
 #define BNAS_HD __host__ __device__ __forceinline__
 #else
-#define BNAS_HD inline
+// static: each translation unit keeps its own copy. The emulated device compiles the kernel files
+// with FMA contraction and the CPU files without; with plain inline the linker would keep one
+// copy for both, and a CPU result could silently take the GPU's rounding (or the reverse).
+#define BNAS_HD static inline
 #endif

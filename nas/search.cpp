@@ -303,7 +303,6 @@ EpochRecord Search::evaluate_epoch(int epoch) {
 
 Genotype Search::run(int until_epoch) {
   BNAS_CHECK(data_.train && data_.valid, "the search needs a training and a validation loader");
-  bool first_step = true;  // on_start fires after the first step of every run() (also after a resume)
   EpochRecord record;      // the epoch's: evaluate_epoch, then the shared figures
   EpochLoop::Hooks h;
   h.begin_epoch = [this](int e) { return begin_epoch(e); };
@@ -311,8 +310,8 @@ Genotype Search::run(int until_epoch) {
     const data::Batch tb = data_.train->next_batch();
     const data::Batch vb = data_.valid->next_batch();
     step(tb, vb, e);
-    if (first_step) {
-      first_step = false;
+    if (!started_) {
+      started_ = true;
       const MemoryStats m = memory_stats(model_.device());
       info_.memory_after_first_step = m.peak;
       info_.reserved_memory_after_first_step = m.reserved_peak;

@@ -141,7 +141,7 @@ class Search {
   Search(SearchModel& model, SearchData data, const SearchConfig& config, Communicator* comm = nullptr);
   ~Search();
 
-  std::function<void(const SearchInfo&)> on_start;        // after the first step of run()
+  std::function<void(const SearchInfo&)> on_start;        // once, after the first step this object runs (also after a resume)
   std::function<void(const ProgressRecord&)> on_progress;  // every log_interval steps
   std::function<void(const EpochRecord&)> on_epoch;        // after each epoch
 
@@ -186,6 +186,7 @@ class Search {
   std::unique_ptr<Architect> architect_;
   EpochLoop loop_;
   SearchInfo info_;
+  bool started_ = false;  // on_start has fired: once per object, after its first step
   std::vector<EpochRecord> records_;
 };
 

@@ -203,11 +203,10 @@ TrainResult Trainer::run(int until_epoch) {
   TrainEpochRecord record;  // the epoch's: the test pass, then the shared figures
   EpochLoop::Hooks h;
   h.begin_epoch = [this](int e) { return begin_epoch(e); };
-  bool first_step = true;  // on_start fires after the first step of every run() (also after a resume)
   h.step = [&](int) {
     step(data_.train->next_batch());
-    if (first_step) {
-      first_step = false;
+    if (!started_) {
+      started_ = true;
       if (on_start) {
         const Device d = weights_.front().device();
         const MemoryStats m = memory_stats(d);

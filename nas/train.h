@@ -106,7 +106,7 @@ class Trainer {
   // The loaders must yield batches on the network's device.
   Trainer(EvalNetwork& net, TrainData data, const TrainConfig& config);
 
-  std::function<void(const TrainInfo&)> on_start;         // after the first step of run() (also after a resume)
+  std::function<void(const TrainInfo&)> on_start;         // once, after the first step this object runs (also after a resume)
   std::function<void(const TrainProgress&)> on_progress;  // every log_interval steps
   std::function<void(const TrainEpochRecord&)> on_epoch;   // after each epoch (before its checkpoint)
 
@@ -143,6 +143,7 @@ class Trainer {
   std::unique_ptr<SGD> opt_;
   EpochLoop loop_;
   std::vector<TrainEpochRecord> records_;
+  bool started_ = false;  // on_start has fired: once per object, after its first step
 };
 
 }  // namespace bnas::nas

@@ -10,13 +10,17 @@
 // every branch, the weights and the edge weight), and bytes moved, estimated from the tensors
 // each kernel (fused) or each op (unfused: forward reads its inputs and writes its output;
 // backward reads the output gradient and the saved inputs and writes the input gradients) reads
-// and writes, in MB (1e6 bytes), with the implied GB/s of the fused run.
+// and writes, in MB (1e6 bytes), with the implied GB/s of the fused run. On the emulated device
+// (docs/EMULATOR.md) also the launches, syncs, allocs, frees, h2d_bytes and d2h_bytes of one fused
+// forward + backward (unfused_*: of the unfused one) and timing=emulated: its times are host
+// times of the emulation, not GPU times.
 //
 //   bnas_bench_mixedop [--device cpu|cuda|all] [--batch N] [--json] [--filter SUBSTRING] [--min-time S]
 // Batch: 256 on the GPU; 16 on the CPU (so a CPU run finishes in seconds) unless --batch is given.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -195,6 +199,19 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
     probe = pb.fused();
   }
   const Tensor seed = Tensor::full(probe.shape(), 1.0, DType::F32, d);
+  // Device activity of one forward + backward, fused and unfused (after the warm-up calls above).
+  nlohmann::ordered_json activity;
+  if (d.is_cuda()) {
+    synchronize(d);
+    const DeviceActivity a0 = device_activity();
+    grad(pb.fused(), leaves, seed);
+    const DeviceActivity a1 = device_activity();
+    grad(pb.unfused(), leaves, seed);
+    const DeviceActivity a2 = device_activity();
+    synchronize(d);
+    bench::add_activity(activity, a1, a0, 1);
+    bench::add_activity(activity, a2, a1, 1, "unfused_");
+  }
   const double f_fwd = bench::time_median([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
   const double u_fwd = bench::time_median([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
   const double f_all = bench::time_median([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
@@ -219,6 +236,8 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
                   s.count, d.str().c_str(), (long long)batch, f_fwd * 1e3, u_fwd * 1e3, f_all * 1e3, u_all * 1e3,
                   u_fwd / f_fwd, u_all / f_all, ft.fwd * mb, ut.fwd * mb, (ft.fwd + ft.bwd) * mb,
                   (ut.fwd + ut.bwd) * mb, f_gbps);
+    std::string tail = activity.empty() ? std::string() : ", " + activity.dump().substr(1);
+    if (!tail.empty()) std::strcpy(line + std::strlen(line) - 1, tail.c_str());  // inside the record
   } else {
     std::snprintf(line, sizeof line,
                   "bench=mixedop edge=%s C=%lld H=%lld stride=%d k=%d selection=%s edges_in_network=%d device=%s "
@@ -229,6 +248,11 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
                   d.str().c_str(), (long long)batch, f_fwd * 1e3, u_fwd * 1e3, f_all * 1e3, u_all * 1e3,
                   u_fwd / f_fwd, u_all / f_all, ft.fwd * mb, ut.fwd * mb, (ft.fwd + ft.bwd) * mb,
                   (ut.fwd + ut.bwd) * mb, f_gbps);
+    if (!activity.empty()) {
+      line[std::strlen(line) - 1] = '\0';  // the newline goes after the activity
+      std::snprintf(line + std::strlen(line), sizeof line - std::strlen(line), " %s\n",
+                    bench::key_values(activity).c_str());
+    }
   }
   std::fputs(line, stdout);
   std::fflush(stdout);

@@ -5,8 +5,10 @@
 // bnas-d / bnas-v2-clr network), with the peak device memory of the step: requested by tensors
 // (peak_mem_mb) and held by the allocator (peak_reserved_mem_mb: the GPU pool's reserved bytes).
 //
-// One line per configuration as key=value pairs, or a JSON array with --json; on a GPU then a
-// line per cuDNN algorithm chosen ("conv_algorithm cuda:0 fwd ...", a record with --json).
+// One line per configuration as key=value pairs, or a JSON array with --json; on the emulated
+// device (docs/EMULATOR.md) with the per-step launches, syncs, allocs, frees, h2d_bytes and
+// d2h_bytes and timing=emulated (its times are not GPU times); on a GPU then a line per cuDNN
+// algorithm chosen ("conv_algorithm cuda:0 fwd ...", a record with --json).
 //   bnas_bench_search [--device cpu|cuda|all] [--batch N]... [--steps N] [--warmup N]
 //                     [--channels C] [--filter SUBSTRING] [--json]
 // Batches: 256 and 512 on a GPU, 64 on the CPU, unless --batch is given (repeatable). Steps:
@@ -77,8 +79,10 @@ nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool 
     const size_t base = memory_stats(d).current;
     for (int i = 0; i < warmup; ++i) s.step(tb, vb, 0);
     synchronize(d);
+    const DeviceActivity before = device_activity();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i) s.step(tb, vb, 0);
+    const DeviceActivity after = device_activity();
     synchronize(d);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
     r["s_per_step"] = sec;
@@ -89,6 +93,7 @@ nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool 
     r["peak_reserved_mem_mb"] = static_cast<double>(m.reserved_peak) / 1e6;  // held by the allocator
     r["model_mem_mb"] = static_cast<double>(base) / 1e6;
     r["weight_params"] = s.info().weight_parameters;
+    if (d.is_cuda()) bench::add_activity(r, after, before, steps);
   } catch (const std::exception& e) {
     r["error"] = e.what();
   }
@@ -99,23 +104,7 @@ void print(const nlohmann::ordered_json& r, bool json, bool& first) {
   if (json) {
     std::printf("%s\n  %s", first ? "" : ",", r.dump().c_str());
   } else {
-    std::string line;
-    for (auto it = r.begin(); it != r.end(); ++it) {
-      if (!line.empty()) line += ' ';
-      line += it.key() + "=";
-      if (it.value().is_string()) {
-        std::string v = it.value().get<std::string>();
-        std::replace(v.begin(), v.end(), ' ', '_');
-        line += v;
-      } else if (it.value().is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.4g", it.value().get<double>());
-        line += buf;
-      } else {
-        line += it.value().dump();
-      }
-    }
-    std::printf("%s\n", line.c_str());
+    std::printf("%s\n", bench::key_values(r).c_str());
   }
   std::fflush(stdout);
   first = false;

@@ -16,12 +16,56 @@
 #include "engine/check.h"
 #include "engine/conv_algorithms.h"
 #include "engine/device.h"
+#include "engine/device_activity.h"
 #include "engine/memory.h"
 
 namespace bnas::bench {
 
 inline double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The device activity of `steps` steps (after - before), per step, into r: launches, syncs,
+// allocs, frees, h2d_bytes, d2h_bytes (prefixed by `prefix`), and timing=emulated, since only the
+// emulated device counts and its times are host times of the emulation, not GPU times. Nothing
+// where the runtime does not count (a real GPU, the CPU).
+inline void add_activity(nlohmann::ordered_json& r, const DeviceActivity& after, const DeviceActivity& before,
+                         int steps, const std::string& prefix = "") {
+  const DeviceActivity a = after - before;
+  if (!a.available || steps <= 0) return;
+  auto per = [&](uint64_t v) -> nlohmann::ordered_json {
+    if (v % static_cast<uint64_t>(steps) == 0) return v / static_cast<uint64_t>(steps);  // a count stays a count
+    return static_cast<double>(v) / steps;
+  };
+  r[prefix + "launches"] = per(a.launches);
+  r[prefix + "graph_launches"] = per(a.graph_launches);
+  r[prefix + "syncs"] = per(a.syncs);
+  r[prefix + "allocs"] = per(a.allocs);
+  r[prefix + "frees"] = per(a.frees);
+  r[prefix + "h2d_bytes"] = per(a.h2d_bytes);
+  r[prefix + "d2h_bytes"] = per(a.d2h_bytes);
+  r["timing"] = "emulated";
+}
+
+// r as key=value pairs on one line (spaces in values become '_'; floats with 4 significant digits).
+inline std::string key_values(const nlohmann::ordered_json& r) {
+  std::string line;
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    if (!line.empty()) line += ' ';
+    line += it.key() + "=";
+    if (it.value().is_string()) {
+      std::string v = it.value().get<std::string>();
+      std::replace(v.begin(), v.end(), ' ', '_');
+      line += v;
+    } else if (it.value().is_number_float()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", it.value().get<double>());
+      line += buf;
+    } else {
+      line += it.value().dump();
+    }
+  }
+  return line;
 }
 
 // Median seconds per call of f (after one warm-up call), repeating until min_time has passed

@@ -55,11 +55,7 @@ ctest --test-dir build-gpu -L gpu --no-tests=error --output-on-failure --output-
 tests_rc=$?
 t2=$(date +%s)
 gpu_ran=0; gpu_skipped=0; skipped_names=""
-if [ -f "$junit" ]; then
-  gpu_ran=$(grep -cE '<testcase [^>]*status="(run|fail)"' "$junit")
-  gpu_skipped=$(grep -cE '<testcase [^>]*status="(notrun|disabled)"' "$junit")
-  skipped_names=$(grep -E '<testcase [^>]*status="(notrun|disabled)"' "$junit" | sed -E 's/.*<testcase name="([^"]*)".*/\1/' | head -5 | tr '\n' ' ')
-fi
+[ -f "$junit" ] && read -r gpu_ran gpu_skipped skipped_names < <(tools/junit_counts.sh "$junit")
 gpu_ok=1
 if [ "$gpu_ran" -eq 0 ]; then
   # Nothing ran on the GPU: the end-to-end runs and benchmarks would time the CPU. Stop here.

@@ -20,8 +20,8 @@
 namespace cuda_emu {
 
 // ---- errors ---------------------------------------------------------------------------------
-// Records `code` as the calling thread's last error with a sentence naming the call, writes the
-// sentence to stderr (the emulator is loud where a GPU would be silent) and returns the code.
+// Records `code` as the calling thread's last error with a sentence naming the call (written to
+// stderr too with BNAS_EMU_VERBOSE=1) and returns the code.
 // cudaGetErrorString(code) returns the sentence while it is the thread's latest error.
 cudaError_t fail(cudaError_t code, const char* call, const std::string& detail);
 

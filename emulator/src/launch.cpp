@@ -67,8 +67,8 @@ struct BlockRun {
   };
   std::map<int, Shared> shared;  // by declaration; storage kept across blocks and launches
   unsigned block_serial = 0;
-  std::vector<unsigned char> dynamic;
-  size_t static_bytes = 0;
+  std::vector<unsigned char> dynamic;  // at least 1 byte, so that data() is never null
+  size_t dynamic_bytes = 0, static_bytes = 0;
   std::vector<Fiber> pool;  // fibers (and their stacks) reused across blocks and launches
   Fiber* current = nullptr;
   void* scheduler_sp = nullptr;
@@ -308,7 +308,7 @@ void* shared_bytes(int id, size_t bytes) {
   if (sh.block != r.block_serial) {  // first use in this block: fresh, poisoned memory
     sh.block = r.block_serial;
     r.static_bytes += bytes;
-    if (r.static_bytes + r.dynamic.size() > kSharedLimit) device_fail("more than 48 KiB of shared memory in one block");
+    if (r.static_bytes + r.dynamic_bytes > kSharedLimit) device_fail("more than 48 KiB of shared memory in one block");
     sh.bytes.assign(std::max<size_t>(bytes, 1), 0xff);
   }
   return sh.bytes.data();
@@ -339,6 +339,7 @@ void run_grid(const KernelSite& site, dim3 grid, dim3 block, size_t dynamic_smem
         ++r.block_serial;
         r.static_bytes = 0;
         r.dynamic.assign(std::max<size_t>(dynamic_smem, 1), 0xff);
+        r.dynamic_bytes = dynamic_smem;
         r.block_bar = Barrier{n};
         r.warps.assign(static_cast<size_t>((n + 31) / 32), Barrier{});
         for (size_t w = 0; w < r.warps.size(); ++w) r.warps[w].expected = std::min(32, n - 32 * static_cast<int>(w));

@@ -3,7 +3,9 @@
 // BNAS_EMU_DRIVER=none (no driver) or a CUDA version number below 13000 such as 12040 (a driver
 // too old for the CUDA 13 runtime): cudaGetDeviceCount then fails with
 // cudaErrorInsufficientDriver and cudaDriverGetVersion reports 0 or that version, as on such a
-// machine; BNAS_EMU_MEMORY_MB: memory per device (default 16384).
+// machine; BNAS_EMU_MEMORY_MB: memory per device (default 16384); BNAS_EMU_VERBOSE=1: every
+// error is also written to stderr as it happens (code that handles an error, such as a probe of
+// the device count, then shows it too).
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -148,7 +150,8 @@ cudaError_t fail(cudaError_t code, const char* call, const std::string& detail) 
   t_last = code;
   t_detail_code = code;
   t_detail = std::string(standard_text(code)) + " (" + call + ": " + detail + ")";
-  std::fprintf(stderr, "CUDA emulator: %s: %s\n", call, detail.c_str());
+  static const bool verbose = env_int("BNAS_EMU_VERBOSE", 0) != 0;
+  if (verbose) std::fprintf(stderr, "CUDA emulator: %s: %s\n", call, detail.c_str());
   return code;
 }
 

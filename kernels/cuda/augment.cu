@@ -33,6 +33,6 @@ void augment_batch(const uint8_t* images, const int32_t* labels, const int32_t* 
   const int per_image = p.c * p.out_h * p.out_w;
   const dim3 grid((per_image + 255) / 256, static_cast<unsigned>(count));
   augment_kernel<<<grid, 256, 0, stream>>>(images, labels, indices, p, out, out_labels);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(stream);
 }
 }  // namespace bnas::kernels::cuda

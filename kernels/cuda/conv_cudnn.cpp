@@ -319,6 +319,7 @@ void conv2d_forward(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& 
   CUDNN_CHECK(cudnnConvolutionForward(handle, &one, p.x, x, p.w, w, p.conv,
                                       static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.get(), c.workspace,
                                       &zero, p.y, y));
+  CUDA_CHECK_LAUNCH(stream);
 }
 
 void conv2d_backward_data(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& s, const float* w,
@@ -331,6 +332,7 @@ void conv2d_backward_data(cudnnHandle_t handle, cudaStream_t stream, const ConvS
   CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, p.w, w, p.y, gy, p.conv,
                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.get(),
                                            c.workspace, &zero, p.dx, gx));
+  CUDA_CHECK_LAUNCH(stream);
 }
 
 void conv2d_backward_filter(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& s, const float* x,
@@ -343,6 +345,7 @@ void conv2d_backward_filter(cudnnHandle_t handle, cudaStream_t stream, const Con
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, p.x, x, p.y, gy, p.conv,
                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.get(),
                                              c.workspace, &zero, p.w, gw));
+  CUDA_CHECK_LAUNCH(stream);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -43,7 +43,7 @@ void copy_strided(const void* src, DType st, const Layout& sl, void* dst, DType 
     case DType::I32: copy_to(static_cast<const int32_t*>(src), sl, dst, dt, dl, n, s); break;
     case DType::U8: copy_to(static_cast<const uint8_t*>(src), sl, dst, dt, dl, n, s); break;
   }
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void fill(void* dst, DType t, int64_t n, double v, cudaStream_t s) {
@@ -54,7 +54,7 @@ void fill(void* dst, DType t, int64_t n, double v, cudaStream_t s) {
     case DType::I32: fill_kernel<<<copy_blocks(n), 256, 0, s>>>(static_cast<int32_t*>(dst), n, static_cast<int32_t>(v)); break;
     case DType::U8: fill_kernel<<<copy_blocks(n), 256, 0, s>>>(static_cast<uint8_t*>(dst), n, static_cast<uint8_t>(v)); break;
   }
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -21,19 +21,19 @@ __global__ void add_scaled_k(const float* x, const float* coef, float alpha, boo
 
 void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s) {
   relu_fwd_k<<<blocks_for(n), kThreads, 0, s>>>(x, y, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void relu_backward(const float* y, const float* gy, float* gx, int64_t n, cudaStream_t s) {
   relu_bwd_k<<<blocks_for(n), kThreads, 0, s>>>(y, gy, gx, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void axpby(float a, const float* x, float b, const float* y, float* out, int64_t n, cudaStream_t s) {
   axpby_k<<<blocks_for(n), kThreads, 0, s>>>(a, x, b, y, out, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void add_scaled(const float* x, const float* coef, float alpha, bool inverse, float* y, int64_t n,
                 cudaStream_t s) {
   add_scaled_k<<<blocks_for(n), kThreads, 0, s>>>(x, coef, alpha, inverse, y, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 }  // namespace bnas::kernels::cuda

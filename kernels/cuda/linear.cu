@@ -40,10 +40,11 @@ void linear_forward(cublasHandle_t h, cudaStream_t s, const float* x, const floa
     // Y^T (out x n) = W (out x in) X^T (in x n).
     CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, to_int(out), to_int(n), to_int(in), &one, w, to_int(in),
                              x, to_int(in), &zero, y, to_int(out)));
+    CUDA_CHECK_LAUNCH(s);
   }
   if (b) {
     add_bias_k<<<blocks_for(n * out), kThreads, 0, s>>>(y, b, n, out);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -58,6 +59,7 @@ void linear_backward(cublasHandle_t h, cudaStream_t s, const float* x, const flo
       // gX^T (in x n) = W^T (in x out) gY^T (out x n).
       CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, to_int(in), to_int(n), to_int(out), &one, w,
                                to_int(in), gy, to_int(out), &zero, gx, to_int(in)));
+      CUDA_CHECK_LAUNCH(s);
     }
   }
   if (gw && out * in > 0) {
@@ -68,11 +70,12 @@ void linear_backward(cublasHandle_t h, cudaStream_t s, const float* x, const flo
       // gW^T (in x out) = X^T (in x n) gY (n x out).
       CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, to_int(in), to_int(out), to_int(n), &one, x,
                                to_int(in), gy, to_int(out), &zero, gw, to_int(in)));
+      CUDA_CHECK_LAUNCH(s);
     }
   }
   if (gb && out > 0) {
     bias_grad_k<<<blocks_for(out), kThreads, 0, s>>>(gy, gb, n, out);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 

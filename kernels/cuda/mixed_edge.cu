@@ -511,14 +511,14 @@ void mixed_edge_forward(const Dims& d, const float* x, const int32_t* sel, const
   int32_t* restp = (sel && d.k > 1) ? rest : nullptr;
   if (training) {
     stats_partial_k<<<dim3(P, d.Cs), kMeThreads, 0, s>>>(d, x, sel, ws);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   prep_k<<<1, kMeThreads, 0, s>>>(d, x, sel, ws, P, training, momentum, eps, rm_max, rv_max, rm_avg, rv_avg, stats,
                                   restp);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
   const int64_t total = int64_t(d.N) * d.C * d.Ho * d.Wo;
   output_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, restp, bp, w, ew, stats, y);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, const int32_t* rest, const float* const* br,
@@ -541,12 +541,12 @@ void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, cons
   if (need_sums || need_bypass || any_branch) {
     bwd_reduce_k<<<dim3(P, d.C), kMeThreads, 0, s>>>(d, x, sel, restp, bp, w, ew, stats, gy, gx, gbp, need_sums,
                                                      need_bypass, ws + l.slot, ws + l.byp);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   if (gx || gw || gew) {
     bwd_final_k<<<1, kMeThreads, 0, s>>>(d, P, w, ew, stats, training, need_sums, need_bypass && gew, ws + l.slot,
                                          ws + l.byp, gx ? ws + l.coef : nullptr, gw, gew);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   if (gx) {
     const int64_t total = int64_t(d.N) * d.Cs * d.H * d.W;
@@ -556,7 +556,7 @@ void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, cons
     } else {
       bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
     }
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -566,7 +566,7 @@ void select_channels_forward(const float* x, int64_t x_batch_stride, int N, int 
   BNAS_CHECK(total < (int64_t(1) << 31), "select_channels: too many elements for the CUDA kernel");
   select_channels_k<<<blocks_for(total), kMeThreads, 0, s>>>(x, x_batch_stride, 0, Cs, uint32_t(hw), sel, y, total,
                                                              false);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void select_channels_scatter(const float* gy, int N, int C, int Cs, int64_t hw, const int32_t* sel, float* gx,
@@ -574,7 +574,7 @@ void select_channels_scatter(const float* gy, int N, int C, int Cs, int64_t hw, 
   const int64_t total = int64_t(N) * Cs * hw;
   BNAS_CHECK(int64_t(N) * C * hw < (int64_t(1) << 31), "select_channels: too many elements for the CUDA kernel");
   select_channels_k<<<blocks_for(total), kMeThreads, 0, s>>>(gy, 0, C, Cs, uint32_t(hw), sel, gx, total, true);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -164,23 +164,23 @@ void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, double e
   const int P = bn_chunks(M);
   stats_partial_k<<<dim3(P, static_cast<unsigned>(C)), kBnThreads, 0, s>>>(x, uint32_t(M), uint32_t(C),
                                                                           uint32_t(HW), ws);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
   stats_finalize_k<<<channel_blocks(C), kBnThreads, 0, s>>>(x, ws, P, uint32_t(C), uint32_t(HW), uint32_t(M), eps,
                                                             momentum, mean, invstd, running_mean, running_var);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void batch_norm_eval_stats(const float* running_mean, const float* running_var, int64_t C, double eps, float* mean,
                            float* invstd, cudaStream_t s) {
   eval_stats_k<<<channel_blocks(C), kBnThreads, 0, s>>>(running_mean, running_var, uint32_t(C), eps, mean, invstd);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* weight, const float* bias,
                       float* y, int64_t N, int64_t C, int64_t HW, cudaStream_t s) {
   const int64_t n = N * C * HW;
   apply_k<<<blocks_for(n), kThreads, 0, s>>>(x, mean, invstd, weight, bias, y, n, uint32_t(C), uint32_t(HW));
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void batch_norm_backward(const float* x, const float* gy, const float* mean, const float* invstd, const float* weight,
@@ -197,15 +197,15 @@ void batch_norm_backward(const float* x, const float* gy, const float* mean, con
     const int P = bn_chunks(M);
     grad_partial_k<<<dim3(P, static_cast<unsigned>(C)), kBnThreads, 0, s>>>(x, gy, mean, uint32_t(M), uint32_t(C),
                                                                             uint32_t(HW), ws);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
     grad_finalize_k<<<channel_blocks(C), kBnThreads, 0, s>>>(ws, P, uint32_t(C), uint32_t(M), invstd, gweight,
                                                              gbias, need_coef ? coef : nullptr);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   if (gx) {
     grad_input_k<<<blocks_for(n), kThreads, 0, s>>>(x, gy, mean, invstd, weight, coef, training, gx, n, uint32_t(C),
                                                     uint32_t(HW));
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 

@@ -113,64 +113,64 @@ template <class F> void for_batches(const NormChunk<float>* host_chunks, int64_t
 
 void advance_step(int32_t* step, cudaStream_t s) {
   advance_step_k<<<1, 1, 0, s>>>(step);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void sgd_step(const OptimChunk<float>* chunks, int64_t count, const float* lr, const int32_t* step,
               SgdHyper<float> h, cudaStream_t s) {
   if (count == 0) return;
   sgd_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, lr, step, h);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void adam_prologue(int32_t* step, const float* lr, float* scalars, double beta1, double beta2, cudaStream_t s) {
   adam_prologue_k<<<1, 1, 0, s>>>(step, lr, scalars, beta1, beta2);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void adam_step(const OptimChunk<float>* chunks, int64_t count, const float* scalars, AdamHyper<float> h,
                cudaStream_t s) {
   if (count == 0) return;
   adam_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, scalars, h);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void zero_grads(const OptimChunk<float>* chunks, int64_t count, cudaStream_t s) {
   if (count == 0) return;
   zero_grads_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void sum_squares(const NormChunk<float>* host_chunks, int64_t count, double* partials, cudaStream_t s) {
   for_batches(host_chunks, count, [&](const NormBatch& b, int64_t first, int size) {
     sum_squares_k<<<size, kThreads, 0, s>>>(b, partials + first);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   });
 }
 
 void sum_squares_table(const NormChunk<float>* chunks, int64_t count, double* partials, cudaStream_t s) {
   if (count == 0) return;
   sum_squares_table_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, partials);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void clip_scale_table(const NormChunk<float>* chunks, int64_t count, const float* norm, float max_norm,
                       cudaStream_t s) {
   if (count == 0) return;
   clip_scale_table_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, norm, max_norm);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void finish_norm(const double* partials, int64_t n, float* norm, cudaStream_t s) {
   finish_norm_k<<<1, kThreads, 0, s>>>(partials, n, norm);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void clip_scale(const NormChunk<float>* host_chunks, int64_t count, const float* norm, float max_norm,
                 cudaStream_t s) {
   for_batches(host_chunks, count, [&](const NormBatch& b, int64_t, int size) {
     clip_scale_k<<<size, kThreads, 0, s>>>(b, norm, max_norm);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   });
 }
 

@@ -73,32 +73,32 @@ __global__ void gap_bwd_k(const float* gy, float* gx, int64_t n, int64_t hw) {
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, int64_t planes, const PoolGeom& g, cudaStream_t s) {
   const int64_t n = planes * g.Ho * g.Wo;
   max_fwd_k<<<blocks_for(n), kThreads, 0, s>>>(x, y, argmax, n, g);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void max_pool2d_backward(const float* gy, const int32_t* argmax, float* gx, int64_t planes, const PoolGeom& g,
                          cudaStream_t s) {
   const int64_t n = planes * g.H * g.W;
   max_bwd_k<<<blocks_for(n), kThreads, 0, s>>>(gy, argmax, gx, n, g);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void avg_pool2d_forward(const float* x, float* y, int64_t planes, const PoolGeom& g, cudaStream_t s) {
   const int64_t n = planes * g.Ho * g.Wo;
   avg_fwd_k<<<blocks_for(n), kThreads, 0, s>>>(x, y, n, g);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void avg_pool2d_backward(const float* gy, float* gx, int64_t planes, const PoolGeom& g, cudaStream_t s) {
   const int64_t n = planes * g.H * g.W;
   avg_bwd_k<<<blocks_for(n), kThreads, 0, s>>>(gy, gx, n, g);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void global_avg_pool_forward(const float* x, float* y, int64_t planes, int64_t hw, cudaStream_t s) {
   gap_fwd_k<<<blocks_for(planes * 32), kThreads, 0, s>>>(x, y, planes, hw);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 void global_avg_pool_backward(const float* gy, float* gx, int64_t planes, int64_t hw, cudaStream_t s) {
   const int64_t n = planes * hw;
   gap_bwd_k<<<blocks_for(n), kThreads, 0, s>>>(gy, gx, n, hw);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -170,36 +170,36 @@ __global__ void count_k(const float* x, const int32_t* labels, float* out, int64
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t K, bool log, cudaStream_t s) {
   if (rows == 0 || K == 0) return;
   softmax_fwd_k<<<warp_blocks(rows), kThreads, 0, s>>>(x, y, rows, K, log);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void softmax_backward(const float* y, const float* gy, float* gx, int64_t rows, int64_t K, bool log,
                       cudaStream_t s) {
   if (rows == 0 || K == 0) return;
   softmax_bwd_k<<<warp_blocks(rows), kThreads, 0, s>>>(y, gy, gx, rows, K, log);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void cross_entropy_forward(const float* x, const int32_t* labels, float* logp, float* row_loss, float* loss,
                            int64_t rows, int64_t K, float smoothing, cudaStream_t s) {
   if (rows > 0) {
     ce_fwd_k<<<warp_blocks(rows), kThreads, 0, s>>>(x, labels, logp, row_loss, rows, K, smoothing);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   mean_k<<<1, kThreads, 0, s>>>(row_loss, rows, loss);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void cross_entropy_backward(const float* logp, const int32_t* labels, const float* gloss, float* gx, int64_t rows,
                             int64_t K, float smoothing, cudaStream_t s) {
   if (rows == 0 || K == 0) return;
   ce_bwd_k<<<blocks_for(rows * K), kThreads, 0, s>>>(logp, labels, gloss, gx, rows, K, smoothing);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void count_correct(const float* x, const int32_t* labels, float* out, int64_t rows, int64_t K, cudaStream_t s) {
   count_k<<<1, kCountThreads, 0, s>>>(x, labels, out, rows, K);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -166,7 +166,7 @@ void weighted_sum_forward(const float* const* xs, int n, const float* w, float* 
     InPack pk{};
     for (int i = 0; i < m; ++i) pk.p[i] = xs[i0 + i];
     wsum_fwd_k<<<blocks_for(numel), kThreads, 0, s>>>(pk, m, w + i0, y, numel, i0 > 0);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -180,7 +180,7 @@ void weighted_sum_backward_inputs(const float* w, const int* which, float* const
       pk.which[k] = which[k0 + k];
     }
     wsum_bwd_x_k<<<blocks_for(numel), kThreads, 0, s>>>(pk, m, w, gy, numel);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -194,10 +194,10 @@ void weighted_sum_backward_weights(const float* const* xs, int n, const float* g
     InPack pk{};
     for (int i = 0; i < m; ++i) pk.p[i] = xs[i0 + i];
     wsum_bwd_w_partial_k<<<parts, kThreads, 0, s>>>(pk, m, gy, numel, scratch + int64_t(i0) * parts);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
   wsum_bwd_w_final_k<<<n, kThreads, 0, s>>>(scratch, parts, gw);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void channel_gather(const ChannelBlock<const float>* blocks, int count, float* wide, int64_t wide_nstride,
@@ -207,7 +207,7 @@ void channel_gather(const ChannelBlock<const float>* blocks, int count, float* w
     const BlockPack<const float> pk = pack_blocks(blocks + k0, m, N, inner);
     if (pk.start[m] == 0) continue;
     gather_k<<<blocks_for(pk.start[m]), kThreads, 0, s>>>(pk, m, wide, wide_nstride, inner);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -218,7 +218,7 @@ void channel_scatter(const float* wide, int64_t wide_nstride, const ChannelBlock
     const BlockPack<float> pk = pack_blocks(blocks + k0, m, N, inner);
     if (pk.start[m] == 0) continue;
     scatter_k<<<blocks_for(pk.start[m]), kThreads, 0, s>>>(wide, wide_nstride, pk, m, inner);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(s);
   }
 }
 
@@ -227,7 +227,7 @@ void channel_shuffle(const float* x, int64_t x_nstride, float* y, int64_t N, int
   const int64_t total = N * C * inner;
   if (total == 0) return;
   shuffle_k<<<blocks_for(total), kThreads, 0, s>>>(x, x_nstride, y, N, C, inner, groups);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 void drop_path(const float* x, float* y, int64_t N, int64_t per_sample, uint64_t seed, uint64_t stream,
@@ -237,7 +237,7 @@ void drop_path(const float* x, float* y, int64_t N, int64_t per_sample, uint64_t
   const int64_t want = (per_sample + kThreads - 1) / kThreads;
   const int nx = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(want, std::max(1, 4096 / ny))));
   drop_path_k<<<dim3(nx, ny), kThreads, 0, s>>>(x, y, N, per_sample, seed, stream, offset, p, scale);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -164,7 +164,7 @@ TEST(Trainer, RecordsScheduleDropPathAndAccuracy) {
 
 TEST(Trainer, OnStartAfterTheFirstStep) {
   TrainConfig cfg = tiny_config();
-  cfg.epochs = 1;
+  cfg.epochs = 2;  // run() epoch by epoch, as the CLI does: on_start fires once
   TrainSetup s(cfg);
   int starts = 0;
   TrainInfo seen;
@@ -173,7 +173,8 @@ TEST(Trainer, OnStartAfterTheFirstStep) {
     seen = i;
     EXPECT_EQ(s.trainer->global_step(), 1);  // after the first step, before the second
   };
-  s.trainer->run();
+  s.trainer->run(1);
+  s.trainer->run(2);
   EXPECT_EQ(starts, 1);
   EXPECT_EQ(seen.parameters, s.trainer->parameter_count());
   EXPECT_EQ(seen.steps_per_epoch, 3);

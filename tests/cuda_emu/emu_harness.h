@@ -1,11 +1,18 @@
-// The case table behind tests/cuda_emu: each test_<file>_emu.cpp converts one kernels/cuda file
-// (cuda_emu.py), runs its entry points in the emulator (cuda_emu.h) on host buffers, and compares
-// with the kernels/cpu reference. A case is a name and a check; every file instantiates the one
-// parameterised test CudaEmu.MatchesCpuReference with its own table (prefix emu_<file>).
-// Outputs are poisoned with NaN before each call, so a kernel that skips an element fails.
+// The case table behind tests/cuda_emu: each test_<file>_emu.cpp includes one kernels/cuda file
+// converted by emulator/convert.py --test (namespace kernels::cuda_emu_<file>, shrunk constants),
+// runs its entry points on the emulated CUDA device (emulator/) and compares with the kernels/cpu
+// reference. A case is a name and a check; every file instantiates the one parameterised test
+// CudaEmu.MatchesCpuReference with its own table (prefix emu_<file>).
+// The emulated runtime rejects host pointers given to kernels, so every buffer an entry point
+// reads or writes is a DeviceBuffer: a device copy of a host vector. Outputs are copied in
+// poisoned (NaN, or a sentinel for integers), so a kernel that skips an element fails; results
+// come back with to_host().
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -13,7 +20,10 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
+
+#include "engine/cuda_check.h"
 
 namespace bnas::testing {
 
@@ -26,6 +36,45 @@ inline std::string emu_case_name(const ::testing::TestParamInfo<EmuCase>& i) { r
 
 class CudaEmu : public ::testing::TestWithParam<EmuCase> {};
 
+// A device copy of a host vector (cudaMalloc + cudaMemcpy on the legacy default stream), freed at
+// scope exit. An empty vector gives a null pointer, as the engine passes for empty tensors.
+// Errors throw bnas::Error (CUDA_CHECK), which fails the case with the runtime's sentence.
+template <class T> class DeviceBuffer {
+  static_assert(std::is_trivially_copyable_v<T>, "device buffers hold trivially copyable values");
+
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(const std::vector<T>& host) : n_(host.size()) {
+    if (n_ == 0) return;
+    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n_ * sizeof(T)));
+    CUDA_CHECK(cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (p_) CUDA_CHECK_CLEANUP(cudaFree(p_));
+  }
+
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+  // The buffer's contents now (cudaMemcpy waits for the device).
+  std::vector<T> to_host() const {
+    std::vector<T> v(n_);
+    if (n_ > 0) CUDA_CHECK(cudaMemcpy(v.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return v;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 // Tolerances, relative to the largest magnitude of the reference:
 // sums accumulated in double in another order (chunked block trees against one loop), then
 // rounded to float, may round to a neighbouring float: two ulps (2^-23 each) of the largest value;
@@ -33,6 +82,13 @@ constexpr double kDoubleSumTol = 2.5e-7;
 // float sums of at most a few hundred terms in another order (warp butterflies, block trees,
 // cuBLAS's k loop against the CPU's loops) differ by a few ulps (largest seen: 2.7e-7).
 constexpr double kFloatSumTol = 1e-6;
+// a * x + b rounded once (an FMA: nvcc contracts it on a GPU, and the converted kernel files are
+// compiled with -ffp-contract=fast to do the same) against a rounded product then a rounded sum
+// (the CPU reference, compiled without contraction) differ by the product's rounding, at most half
+// an ulp of a term per multiply-add, so a chain of a few (a 7-input weighted sum, an optimizer
+// update) stays within a few ulps of the largest value (largest seen: 1.8 ulps, 2.1e-7; with
+// contraction off these cases are bit-exact);
+constexpr double kFmaTol = 5e-7;
 // Everything else is the same host arithmetic in the same order on both sides: exact.
 
 inline std::vector<float> randn(std::mt19937& rng, int64_t n) {

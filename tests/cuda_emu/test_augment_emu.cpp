@@ -1,10 +1,9 @@
-// kernels/cuda/augment.cu in the emulator against kernels/cpu augment_batch (kernels/augment.h):
+// kernels/cuda/augment.cu on the emulated device against kernels/cpu augment_batch (kernels/augment.h):
 // batches gathered out of order from a uint8 dataset, with and without random crops, flips and
 // cutout, images of 1, 3 and 4 channels whose C x out_h x out_w spans one or two 256-thread blocks
 // (the kernel's block size is a literal). Exact: the same per-element function on both sides.
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
-#include "augment_emu.inc"
+#include "augment_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include "kernels/augment.h"
 #include "tests/cuda_emu/emu_harness.h"
 
@@ -37,14 +36,17 @@ std::vector<EmuCase> cases() {
                      std::vector<int32_t> labels(static_cast<size_t>(images)), indices(static_cast<size_t>(count));
                      for (int32_t& l : labels) l = static_cast<int32_t>(rng() % 10);
                      for (int32_t& i : indices) i = static_cast<int32_t>(rng() % images);
-                     auto ya = nans(count * per_image), yb = ya;
-                     std::vector<int32_t> la(static_cast<size_t>(count), -1), lb = la;
+                     auto ya = nans(count * per_image);
+                     std::vector<int32_t> la(static_cast<size_t>(count), -1);
+                     DeviceBuffer ddata(data);
+                     DeviceBuffer dlabels(labels), dindices(indices), lb(la);
+                     DeviceBuffer yb(ya);
                      kernels::cpu::augment_batch(data.data(), labels.data(), indices.data(), count, p, ya.data(),
                                                  la.data());
-                     gpu::augment_batch(data.data(), labels.data(), indices.data(), count, p, yb.data(), lb.data(),
+                     gpu::augment_batch(ddata.get(), dlabels.get(), dindices.get(), count, p, yb.get(), lb.get(),
                                         nullptr);
-                     EXPECT_TRUE(same(yb, ya)) << "images";
-                     EXPECT_TRUE(same(lb, la)) << "labels";
+                     EXPECT_TRUE(same(yb.to_host(), ya)) << "images";
+                     EXPECT_TRUE(same(lb.to_host(), la)) << "labels";
                    }});
   return out;
 }

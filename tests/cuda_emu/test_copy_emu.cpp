@@ -1,9 +1,8 @@
-// kernels/cuda/copy.cu in the emulator against kernels/cpu copy_strided / fill (kernels/layout.h):
+// kernels/cuda/copy.cu on the emulated device against kernels/cpu copy_strided / fill (kernels/layout.h):
 // every source and destination dtype, transposed, strided, broadcast (stride 0) and dense layouts
 // of up to 5 dims over several 256-thread blocks, and fills of every dtype. Exact.
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
-#include "copy_emu.inc"
+#include "copy_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include "kernels/layout.h"
 #include "tests/cuda_emu/emu_harness.h"
 
@@ -36,18 +35,21 @@ template <class T> T poison() { return std::is_floating_point_v<T> ? static_cast
 template <class S, class D> EmuCase copy_case(std::string name, DType st, DType dt, Layout sl, Layout dl) {
   return {name, [=] {
             const std::vector<S> src = values<S>(extent(sl));
-            std::vector<D> a(static_cast<size_t>(extent(dl)), poison<D>()), b = a;
+            std::vector<D> a(static_cast<size_t>(extent(dl)), poison<D>());
+            DeviceBuffer<S> dsrc(src);
+            DeviceBuffer<D> b(a);
             kernels::cpu::copy_strided(src.data(), st, sl, a.data(), dt, dl);
-            gpu::copy_strided(src.data(), st, sl, b.data(), dt, dl, nullptr);
-            EXPECT_TRUE(same(b, a));
+            gpu::copy_strided(dsrc.get(), st, sl, b.get(), dt, dl, nullptr);
+            EXPECT_TRUE(same(b.to_host(), a));
           }};
 }
 template <class T> EmuCase fill_case(std::string name, DType t, int64_t n, double v) {
   return {name, [=] {
-            std::vector<T> a(static_cast<size_t>(n + 1), T(123)), b = a;  // 123: never a fill value here
+            std::vector<T> a(static_cast<size_t>(n + 1), T(123));  // 123: never a fill value here
+            DeviceBuffer<T> b(a);
             kernels::cpu::fill(a.data(), t, n, v);
-            gpu::fill(b.data(), t, n, v, nullptr);
-            EXPECT_TRUE(same(b, a));
+            gpu::fill(b.get(), t, n, v, nullptr);
+            EXPECT_TRUE(same(b.to_host(), a));
           }};
 }
 

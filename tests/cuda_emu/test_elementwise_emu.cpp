@@ -1,9 +1,9 @@
-// kernels/cuda/elementwise.cu in the emulator against kernels/cpu/elementwise: every entry point
-// on empty arrays and sizes below, at and past one 64-thread block and over several blocks. Exact (same per-element
-// math on both sides).
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
-#include "elementwise_emu.inc"
+// kernels/cuda/elementwise.cu on the emulated device against kernels/cpu/elementwise: every entry
+// point on empty arrays and sizes below, at and past one 64-thread block and over several blocks.
+// The same per-element math on both sides: exact, but a * x + b * y and y + f * x, which the
+// kernels contract into an FMA as on a GPU (kFmaTol).
+#include "elementwise_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include "kernels/cpu/elementwise.h"
 #include "tests/cuda_emu/emu_harness.h"
 
@@ -19,37 +19,41 @@ std::vector<EmuCase> cases() {
     out.push_back({"relu_forward" + sz, [n] {
                      std::mt19937 rng(1);
                      const auto x = randn(rng, n);
-                     auto a = nans(n), b = nans(n);
+                     auto a = nans(n);
+                     DeviceBuffer dx(x), db(nans(n));
                      cpu::relu_forward(x.data(), a.data(), n);
-                     gpu::relu_forward(x.data(), b.data(), n, nullptr);
-                     EXPECT_TRUE(same(b, a));
+                     gpu::relu_forward(dx.get(), db.get(), n, nullptr);
+                     EXPECT_TRUE(same(db.to_host(), a));
                    }});
     out.push_back({"relu_backward" + sz, [n] {
                      std::mt19937 rng(2);
                      const auto y = randn(rng, n), gy = randn(rng, n);
-                     auto a = nans(n), b = nans(n);
+                     auto a = nans(n);
+                     DeviceBuffer dy(y), dgy(gy), db(nans(n));
                      cpu::relu_backward(y.data(), gy.data(), a.data(), n);
-                     gpu::relu_backward(y.data(), gy.data(), b.data(), n, nullptr);
-                     EXPECT_TRUE(same(b, a));
+                     gpu::relu_backward(dy.get(), dgy.get(), db.get(), n, nullptr);
+                     EXPECT_TRUE(same(db.to_host(), a));
                    }});
     for (bool in_place : {false, true})  // out may alias x
       out.push_back({"axpby" + sz + (in_place ? "_in_place" : ""), [n, in_place] {
                        std::mt19937 rng(3);
                        const auto x = randn(rng, n), y = randn(rng, n);
-                       auto a = in_place ? x : nans(n), b = a;
+                       auto a = in_place ? x : nans(n);
+                       DeviceBuffer dx(x), dy(y), db(a);
                        cpu::axpby(0.3f, in_place ? a.data() : x.data(), -1.7f, y.data(), a.data(), n);
-                       gpu::axpby(0.3f, in_place ? b.data() : x.data(), -1.7f, y.data(), b.data(), n, nullptr);
-                       EXPECT_TRUE(same(b, a));
+                       gpu::axpby(0.3f, in_place ? db.get() : dx.get(), -1.7f, dy.get(), db.get(), n, nullptr);
+                       EXPECT_TRUE(close(db.to_host(), a, kFmaTol));
                      }});
     for (bool inverse : {false, true})
       out.push_back({"add_scaled" + sz + (inverse ? "_inverse" : ""), [n, inverse] {
                        std::mt19937 rng(4);
                        const auto x = randn(rng, n);
-                       auto a = randn(rng, n), b = a;  // accumulated into: not poisoned
+                       auto a = randn(rng, n);  // accumulated into: not poisoned
                        const std::vector<float> coef{0.45f};
+                       DeviceBuffer dx(x), db(a), dcoef(coef);
                        cpu::add_scaled(x.data(), coef.data(), 2.5f, inverse, a.data(), n);
-                       gpu::add_scaled(x.data(), coef.data(), 2.5f, inverse, b.data(), n, nullptr);
-                       EXPECT_TRUE(same(b, a));
+                       gpu::add_scaled(dx.get(), dcoef.get(), 2.5f, inverse, db.get(), n, nullptr);
+                       EXPECT_TRUE(close(db.to_host(), a, kFmaTol));
                      }});
   }
   return out;

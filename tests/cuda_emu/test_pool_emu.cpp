@@ -1,12 +1,11 @@
-// kernels/cuda/pool.cu in the emulator against kernels/cpu/pool: max and average pooling forward
+// kernels/cuda/pool.cu on the emulated device against kernels/cpu/pool: max and average pooling forward
 // and backward over several geometries (padding, strides, odd planes) and planes spanning several
 // 64-thread blocks; global average pooling over plane counts that leave warps of the last block
 // idle (and none) and planes shorter and longer than a warp. Exact, but the global mean (double sums in
 // another order, see kDoubleSumTol).
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
+#include "pool_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include "kernels/cpu/pool.h"
-#include "pool_emu.inc"
 #include "tests/cuda_emu/emu_harness.h"
 
 namespace bnas::testing {
@@ -38,36 +37,42 @@ std::vector<EmuCase> cases() {
     for (bool with_arg : {true, false})
       out.push_back({"max_pool2d_forward" + name + (with_arg ? "" : "_noargmax"), [=] {
                        const auto x = input(nin, 1);
-                       auto ya = nans(nout), yb = nans(nout);
-                       std::vector<int32_t> aa(static_cast<size_t>(nout), -7), ab = aa;
+                       auto ya = nans(nout);
+                       std::vector<int32_t> aa(static_cast<size_t>(nout), -7);
+                       DeviceBuffer dx(x), yb(ya);
+                       DeviceBuffer ab(aa);
                        cpu::max_pool2d_forward(x.data(), ya.data(), with_arg ? aa.data() : nullptr, planes, g);
-                       gpu::max_pool2d_forward(x.data(), yb.data(), with_arg ? ab.data() : nullptr, planes, g, nullptr);
-                       EXPECT_TRUE(same(yb, ya));
-                       EXPECT_TRUE(same(ab, aa));
+                       gpu::max_pool2d_forward(dx.get(), yb.get(), with_arg ? ab.get() : nullptr, planes, g, nullptr);
+                       EXPECT_TRUE(same(yb.to_host(), ya));
+                       EXPECT_TRUE(same(ab.to_host(), aa));
                      }});
     out.push_back({"max_pool2d_backward" + name, [=] {
                      const auto x = input(nin, 2), gy = input(nout, 3);
                      auto y = nans(nout);
                      std::vector<int32_t> arg(static_cast<size_t>(nout));
                      cpu::max_pool2d_forward(x.data(), y.data(), arg.data(), planes, g);
-                     auto ga = nans(nin), gb = nans(nin);
+                     auto ga = nans(nin);
+                     DeviceBuffer dgy(gy), gb(nans(nin));
+                     DeviceBuffer darg(arg);
                      cpu::max_pool2d_backward(gy.data(), arg.data(), ga.data(), planes, g);
-                     gpu::max_pool2d_backward(gy.data(), arg.data(), gb.data(), planes, g, nullptr);
-                     EXPECT_TRUE(same(gb, ga));
+                     gpu::max_pool2d_backward(dgy.get(), darg.get(), gb.get(), planes, g, nullptr);
+                     EXPECT_TRUE(same(gb.to_host(), ga));
                    }});
     out.push_back({"avg_pool2d_forward" + name, [=] {
                      const auto x = input(nin, 4);
-                     auto ya = nans(nout), yb = nans(nout);
+                     auto ya = nans(nout);
+                     DeviceBuffer dx(x), yb(nans(nout));
                      cpu::avg_pool2d_forward(x.data(), ya.data(), planes, g);
-                     gpu::avg_pool2d_forward(x.data(), yb.data(), planes, g, nullptr);
-                     EXPECT_TRUE(same(yb, ya));
+                     gpu::avg_pool2d_forward(dx.get(), yb.get(), planes, g, nullptr);
+                     EXPECT_TRUE(same(yb.to_host(), ya));
                    }});
     out.push_back({"avg_pool2d_backward" + name, [=] {
                      const auto gy = input(nout, 5);
-                     auto ga = nans(nin), gb = nans(nin);
+                     auto ga = nans(nin);
+                     DeviceBuffer dgy(gy), gb(nans(nin));
                      cpu::avg_pool2d_backward(gy.data(), ga.data(), planes, g);
-                     gpu::avg_pool2d_backward(gy.data(), gb.data(), planes, g, nullptr);
-                     EXPECT_TRUE(same(gb, ga));
+                     gpu::avg_pool2d_backward(dgy.get(), gb.get(), planes, g, nullptr);
+                     EXPECT_TRUE(same(gb.to_host(), ga));
                    }});
   }
   // 2 warps per 64-thread block: 5 planes leave the last block's second warp idle.
@@ -77,18 +82,20 @@ std::vector<EmuCase> cases() {
       out.push_back({"global_avg_pool_forward" + name, [=] {
                        std::mt19937 rng(6);
                        const auto x = randn(rng, planes * hw);
-                       auto ya = nans(planes), yb = nans(planes);
+                       auto ya = nans(planes);
+                       DeviceBuffer dx(x), yb(nans(planes));
                        cpu::global_avg_pool_forward(x.data(), ya.data(), planes, hw);
-                       gpu::global_avg_pool_forward(x.data(), yb.data(), planes, hw, nullptr);
-                       EXPECT_TRUE(close(yb, ya, kDoubleSumTol));
+                       gpu::global_avg_pool_forward(dx.get(), yb.get(), planes, hw, nullptr);
+                       EXPECT_TRUE(close(yb.to_host(), ya, kDoubleSumTol));
                      }});
       out.push_back({"global_avg_pool_backward" + name, [=] {
                        std::mt19937 rng(7);
                        const auto gy = randn(rng, planes);
-                       auto ga = nans(planes * hw), gb = nans(planes * hw);
+                       auto ga = nans(planes * hw);
+                       DeviceBuffer dgy(gy), gb(nans(planes * hw));
                        cpu::global_avg_pool_backward(gy.data(), ga.data(), planes, hw);
-                       gpu::global_avg_pool_backward(gy.data(), gb.data(), planes, hw, nullptr);
-                       EXPECT_TRUE(same(gb, ga));
+                       gpu::global_avg_pool_backward(dgy.get(), gb.get(), planes, hw, nullptr);
+                       EXPECT_TRUE(same(gb.to_host(), ga));
                      }});
     }
   return out;

@@ -1,12 +1,11 @@
-// kernels/cuda/softmax.cu in the emulator against kernels/cpu/softmax, with 64-thread blocks (2
+// kernels/cuda/softmax.cu on the emulated device against kernels/cpu/softmax, with 64-thread blocks (2
 // warps) and a 64-thread counting block: rows shorter and longer than a warp (lanes striding more
 // than once), no rows, row counts that leave warps idle, more rows than the loss-mean and counting blocks
 // have threads or warps, label smoothing, out-of-range labels and arg-max ties. Row sums are float
 // butterflies against sequential loops (kFloatSumTol); the rest is exact.
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
+#include "softmax_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include "kernels/cpu/softmax.h"
-#include "softmax_emu.inc"
 #include "tests/cuda_emu/emu_harness.h"
 
 namespace bnas::testing {
@@ -31,20 +30,22 @@ std::vector<EmuCase> cases() {
         out.push_back({"softmax_forward" + name, [=] {
                          std::mt19937 rng(1);
                          const auto x = randn(rng, rows * K);
-                         auto ya = nans(rows * K), yb = nans(rows * K);
+                         auto ya = nans(rows * K);
+                         DeviceBuffer dx(x), yb(nans(rows * K));
                          cpu::softmax_forward(x.data(), ya.data(), rows, K, log);
-                         gpu::softmax_forward(x.data(), yb.data(), rows, K, log, nullptr);
-                         EXPECT_TRUE(close(yb, ya, kFloatSumTol));
+                         gpu::softmax_forward(dx.get(), yb.get(), rows, K, log, nullptr);
+                         EXPECT_TRUE(close(yb.to_host(), ya, kFloatSumTol));
                        }});
         out.push_back({"softmax_backward" + name, [=] {
                          std::mt19937 rng(2);
                          const auto x = randn(rng, rows * K), gy = randn(rng, rows * K);
                          auto y = nans(rows * K);
                          cpu::softmax_forward(x.data(), y.data(), rows, K, log);
-                         auto ga = nans(rows * K), gb = nans(rows * K);
+                         auto ga = nans(rows * K);
+                         DeviceBuffer dy(y), dgy(gy), gb(nans(rows * K));
                          cpu::softmax_backward(y.data(), gy.data(), ga.data(), rows, K, log);
-                         gpu::softmax_backward(y.data(), gy.data(), gb.data(), rows, K, log, nullptr);
-                         EXPECT_TRUE(close(gb, ga, kFloatSumTol));
+                         gpu::softmax_backward(dy.get(), dgy.get(), gb.get(), rows, K, log, nullptr);
+                         EXPECT_TRUE(close(gb.to_host(), ga, kFloatSumTol));
                        }});
       }
   for (int64_t rows : {0, 5, 70})
@@ -56,13 +57,14 @@ std::vector<EmuCase> cases() {
                          std::mt19937 rng(3);
                          const auto x = randn(rng, rows * K);
                          const auto l = labels(rng, rows, K);
-                         auto la = nans(rows * K), lb = nans(rows * K), ra = nans(1), rb = nans(1);
-                         auto row_loss = nans(rows);
+                         auto la = nans(rows * K), ra = nans(1);
+                         DeviceBuffer dx(x), lb(nans(rows * K)), row_loss(nans(rows)), rb(nans(1));
+                         DeviceBuffer dl(l);
                          cpu::cross_entropy_forward(x.data(), l.data(), la.data(), ra.data(), rows, K, smoothing);
-                         gpu::cross_entropy_forward(x.data(), l.data(), lb.data(), row_loss.data(), rb.data(), rows, K,
+                         gpu::cross_entropy_forward(dx.get(), dl.get(), lb.get(), row_loss.get(), rb.get(), rows, K,
                                                     smoothing, nullptr);
-                         EXPECT_TRUE(close(lb, la, kFloatSumTol)) << "log p";
-                         EXPECT_TRUE(close(rb, ra, kFloatSumTol)) << "loss";
+                         EXPECT_TRUE(close(lb.to_host(), la, kFloatSumTol)) << "log p";
+                         EXPECT_TRUE(close(rb.to_host(), ra, kFloatSumTol)) << "loss";
                        }});
         out.push_back({"cross_entropy_backward" + name, [=] {
                          std::mt19937 rng(4);
@@ -71,11 +73,13 @@ std::vector<EmuCase> cases() {
                          auto logp = nans(rows * K), loss = nans(1);
                          cpu::cross_entropy_forward(x.data(), l.data(), logp.data(), loss.data(), rows, K, smoothing);
                          const std::vector<float> gloss{1.7f};
-                         auto ga = nans(rows * K), gb = nans(rows * K);
+                         auto ga = nans(rows * K);
+                         DeviceBuffer dlogp(logp), dgloss(gloss), gb(nans(rows * K));
+                         DeviceBuffer dl(l);
                          cpu::cross_entropy_backward(logp.data(), l.data(), gloss.data(), ga.data(), rows, K, smoothing);
-                         gpu::cross_entropy_backward(logp.data(), l.data(), gloss.data(), gb.data(), rows, K, smoothing,
+                         gpu::cross_entropy_backward(dlogp.get(), dl.get(), dgloss.get(), gb.get(), rows, K, smoothing,
                                                      nullptr);
-                         EXPECT_TRUE(same(gb, ga));
+                         EXPECT_TRUE(same(gb.to_host(), ga));
                        }});
       }
   for (int64_t rows : {0, 5, 70})
@@ -89,10 +93,12 @@ std::vector<EmuCase> cases() {
                          const float* xr = x.data() + r * K;
                          l[static_cast<size_t>(r)] = int32_t(std::max_element(xr, xr + K) - xr);
                        }
-                       auto ca = nans(1), cb = nans(1);
+                       auto ca = nans(1);
+                       DeviceBuffer dx(x), cb(nans(1));
+                       DeviceBuffer dl(l);
                        cpu::count_correct(x.data(), l.data(), ca.data(), rows, K);
-                       gpu::count_correct(x.data(), l.data(), cb.data(), rows, K, nullptr);
-                       EXPECT_TRUE(same(cb, ca));
+                       gpu::count_correct(dx.get(), dl.get(), cb.get(), rows, K, nullptr);
+                       EXPECT_TRUE(same(cb.to_host(), ca));
                      }});
     }
   return out;

@@ -1,23 +1,23 @@
-// The CUDA kernels of kernels/cuda/mixed_edge.cu, converted to host code by
-// tests/cuda_emu/cuda_emu.py and run by the emulator of tests/cuda_emu/cuda_emu.h (one thread per
-// CUDA thread, real barriers and shuffles), against the CPU reference kernels: outputs,
-// statistics, running statistics, bypass lists and every gradient, for every requested-gradient
-// subset. This checks the CUDA launch code's indexing, chunking, block reductions and workspace
-// layout on machines without a GPU; the gpu-labelled test_mixed_edge_gpu checks the real thing
-// where there is one.
+// The CUDA kernels of kernels/cuda/mixed_edge.cu, converted to host code by emulator/convert.py
+// --test (64-thread blocks) and run on the emulated CUDA device (real barriers and shuffles, device
+// memory the host cannot touch), against the CPU reference kernels: outputs, statistics, running
+// statistics, bypass lists and every gradient, for every requested-gradient subset. This checks the
+// CUDA launch code's indexing, chunking, block reductions and workspace layout on machines without
+// a GPU; the gpu-labelled test_mixed_edge_gpu checks the real thing where there is one.
+#include "mixed_edge_emu_test.inc"
+// (the converted kernel file first: it includes the emulator's device-side header)
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "tests/cuda_emu/cuda_emu.h"
-// (cuda_emu.h first: the converted file relies on its stand-ins)
 #include "kernels/cpu/mixed_edge.h"
 #include "kernels/mixed_edge_math.h"
-#include "mixed_edge_emu.inc"
+#include "tests/cuda_emu/emu_harness.h"
 
 namespace bnas::testing {
 namespace {
 namespace me = kernels::mixed_edge;
+namespace gpu = kernels::cuda_emu_mixed_edge;
 
 struct Case {
   int N, C, H, W, k, stride;
@@ -61,7 +61,8 @@ TEST_P(MixedEdgeEmulatedCuda, MatchesCpuReference) {
     return v;
   };
   std::vector<float> xbuf = randn(c.N * Ctot * HW);
-  const float* x = xbuf.data() + int64_t(c.extra_channels / 2) * HW;  // a slice in the middle
+  const int64_t x_offset = int64_t(c.extra_channels / 2) * HW;  // a slice in the middle
+  const float* x = xbuf.data() + x_offset;
   std::vector<std::vector<float>> br;
   for (int i = 0; i < d.num_branches; ++i) br.push_back(randn(int64_t(c.N) * d.Cs * HoWo));
   const float* bp[me::kMaxBranches] = {};
@@ -86,65 +87,84 @@ TEST_P(MixedEdgeEmulatedCuda, MatchesCpuReference) {
       for (float& v : running[q]) v = std::abs(v) + 0.5f;
   }
 
+  // Device copies of the inputs (the branch pointer tables stay host arrays).
+  DeviceBuffer dxbuf(xbuf), dw(w), dew(ew);
+  DeviceBuffer dsel(sel);
+  const float* dx = dxbuf.get() + x_offset;
+  std::vector<DeviceBuffer<float>> dbr;
+  const float* dbp[me::kMaxBranches] = {};
+  for (int i = 0; i < d.num_branches; ++i) {
+    dbr.emplace_back(br[static_cast<size_t>(i)]);
+    dbp[i] = dbr.back().get();
+  }
+  const float* dewp = c.edge_weight ? dew.get() : nullptr;
+  const int32_t* dselp = c.random ? dsel.get() : nullptr;
+
   // Forward.
-  std::vector<float> run_cpu[4], run_emu[4];
-  for (int q = 0; q < 4; ++q) run_cpu[q] = run_emu[q] = running[q];
+  std::vector<float> run_cpu[4];
+  std::vector<DeviceBuffer<float>> run_emu;
+  for (int q = 0; q < 4; ++q) {
+    run_cpu[q] = running[q];
+    run_emu.emplace_back(running[q]);
+  }
   const int64_t ny = int64_t(c.N) * c.C * HoWo;
-  std::vector<float> y_cpu(static_cast<size_t>(ny), NAN), y_emu(static_cast<size_t>(ny), NAN);
-  std::vector<float> st_cpu(static_cast<size_t>(4 * d.Cs), NAN), st_emu(static_cast<size_t>(4 * d.Cs), NAN);
-  std::vector<int32_t> rest_cpu(static_cast<size_t>(c.C - d.Cs + 1), -1), rest_emu = rest_cpu;
+  std::vector<float> y_cpu(static_cast<size_t>(ny), NAN), st_cpu(static_cast<size_t>(4 * d.Cs), NAN);
+  std::vector<int32_t> rest_cpu(static_cast<size_t>(c.C - d.Cs + 1), -1);
+  DeviceBuffer y_emu(y_cpu), st_emu(st_cpu);
+  DeviceBuffer rest_emu(rest_cpu);
   kernels::cpu::mixed_edge_forward<float>(d, x, selp, bp, w.data(), ewp, run_cpu[0].data(), run_cpu[1].data(),
                                           run_cpu[2].data(), run_cpu[3].data(), c.training, 0.1, 1e-5,
                                           y_cpu.data(), st_cpu.data(), rest_cpu.data());
-  std::vector<double> ws(static_cast<size_t>(
-      std::max<int64_t>(1, kernels::cuda_emu_mixed_edge::mixed_edge_forward_workspace_doubles(d, c.training))), NAN);
-  kernels::cuda_emu_mixed_edge::mixed_edge_forward(d, x, selp, bp, w.data(), ewp, run_emu[0].data(), run_emu[1].data(),
-                                        run_emu[2].data(), run_emu[3].data(), c.training, 0.1, 1e-5, y_emu.data(),
-                                        st_emu.data(), rest_emu.data(), ws.data(), nullptr);
+  DeviceBuffer ws(std::vector<double>(
+      static_cast<size_t>(std::max<int64_t>(1, gpu::mixed_edge_forward_workspace_doubles(d, c.training))), NAN));
+  gpu::mixed_edge_forward(d, dx, dselp, dbp, dw.get(), dewp, run_emu[0].get(), run_emu[1].get(), run_emu[2].get(),
+                          run_emu[3].get(), c.training, 0.1, 1e-5, y_emu.get(), st_emu.get(), rest_emu.get(), ws.get(),
+                          nullptr);
   const double tol = 1e-5;  // float32 sums in another order (chunked block reductions)
-  EXPECT_LE(rel(y_emu, y_cpu), tol) << "output";
-  EXPECT_LE(rel(st_emu, st_cpu), tol) << "statistics";
-  for (int q = 0; q < 4; ++q) EXPECT_LE(rel(run_emu[q], run_cpu[q]), tol) << "running statistic " << q;
+  EXPECT_LE(rel(y_emu.to_host(), y_cpu), tol) << "output";
+  EXPECT_LE(rel(st_emu.to_host(), st_cpu), tol) << "statistics";
+  for (int q = 0; q < 4; ++q) EXPECT_LE(rel(run_emu[q].to_host(), run_cpu[q]), tol) << "running statistic " << q;
   if (c.random && c.k > 1) {
-    EXPECT_EQ(rest_emu, rest_cpu);
+    EXPECT_EQ(rest_emu.to_host(), rest_cpu);
   }
 
   // Backward, for several subsets of requested gradients.
   const std::vector<float> gy = randn(ny);
+  DeviceBuffer dgy(gy);
   const int64_t nx = int64_t(c.N) * c.C * HW, nb = int64_t(c.N) * d.Cs * HoWo;
   for (int subset = 0; subset < 4; ++subset) {
     const bool want_x = subset != 2, want_br = subset == 0 || subset == 2, want_w = subset <= 1;
     const bool want_e = c.edge_weight && subset == 0;
-    std::vector<float> gx[2], gw[2], ge[2];
-    std::vector<std::vector<float>> gb[2];
-    for (int v = 0; v < 2; ++v) {
-      gx[v].assign(static_cast<size_t>(nx), NAN);
-      gw[v].assign(8, NAN);
-      ge[v].assign(1, NAN);
-      gb[v].assign(static_cast<size_t>(d.num_branches), std::vector<float>(static_cast<size_t>(nb), NAN));
+    std::vector<float> gx(static_cast<size_t>(nx), NAN), gw(8, NAN), ge(1, NAN);
+    const std::vector<float> poisoned_branch(static_cast<size_t>(nb), NAN);
+    std::vector<std::vector<float>> gb(static_cast<size_t>(d.num_branches), poisoned_branch);
+    DeviceBuffer dgx(gx), dgw(gw), dge(ge);
+    std::vector<DeviceBuffer<float>> dgb;
+    float* gbp[me::kMaxBranches] = {};
+    float* dgbp[me::kMaxBranches] = {};
+    for (int i = 0; i < d.num_branches; ++i) {
+      dgb.emplace_back(gb[static_cast<size_t>(i)]);
+      gbp[i] = want_br ? gb[static_cast<size_t>(i)].data() : nullptr;
+      dgbp[i] = want_br ? dgb.back().get() : nullptr;
     }
-    float* gbp[2][me::kMaxBranches] = {};
-    for (int v = 0; v < 2; ++v)
-      for (int i = 0; i < d.num_branches; ++i) gbp[v][i] = want_br ? gb[v][static_cast<size_t>(i)].data() : nullptr;
     kernels::cpu::mixed_edge_backward<float>(d, x, selp, rest_cpu.data(), bp, w.data(), ewp, st_cpu.data(),
-                                             c.training, gy.data(), want_x ? gx[0].data() : nullptr, gbp[0],
-                                             want_w ? gw[0].data() : nullptr, want_e ? ge[0].data() : nullptr);
-    std::vector<double> wsb(static_cast<size_t>(kernels::cuda_emu_mixed_edge::mixed_edge_backward_workspace_doubles(d)), NAN);
-    kernels::cuda_emu_mixed_edge::mixed_edge_backward(d, x, selp, rest_emu.data(), bp, w.data(), ewp, st_emu.data(), c.training,
-                                           gy.data(), want_x ? gx[1].data() : nullptr, gbp[1],
-                                           want_w ? gw[1].data() : nullptr, want_e ? ge[1].data() : nullptr,
-                                           wsb.data(), nullptr);
+                                             c.training, gy.data(), want_x ? gx.data() : nullptr, gbp,
+                                             want_w ? gw.data() : nullptr, want_e ? ge.data() : nullptr);
+    DeviceBuffer wsb(std::vector<double>(static_cast<size_t>(gpu::mixed_edge_backward_workspace_doubles(d)), NAN));
+    gpu::mixed_edge_backward(d, dx, dselp, rest_emu.get(), dbp, dw.get(), dewp, st_emu.get(), c.training, dgy.get(),
+                             want_x ? dgx.get() : nullptr, dgbp, want_w ? dgw.get() : nullptr,
+                             want_e ? dge.get() : nullptr, wsb.get(), nullptr);
     if (want_x) {
-      EXPECT_LE(rel(gx[1], gx[0]), tol) << "d x, subset " << subset;
+      EXPECT_LE(rel(dgx.to_host(), gx), tol) << "d x, subset " << subset;
     }
     if (want_w) {
-      EXPECT_LE(rel(gw[1], gw[0]), tol) << "d weights, subset " << subset;
+      EXPECT_LE(rel(dgw.to_host(), gw), tol) << "d weights, subset " << subset;
     }
     if (want_e) {
-      EXPECT_LE(rel(ge[1], ge[0]), tol) << "d edge weight, subset " << subset;
+      EXPECT_LE(rel(dge.to_host(), ge), tol) << "d edge weight, subset " << subset;
     }
     for (int i = 0; want_br && i < d.num_branches; ++i) {
-      EXPECT_LE(rel(gb[1][static_cast<size_t>(i)], gb[0][static_cast<size_t>(i)]), tol) << "d branch " << i;
+      EXPECT_LE(rel(dgb[static_cast<size_t>(i)].to_host(), gb[static_cast<size_t>(i)]), tol) << "d branch " << i;
     }
   }
 }
@@ -174,15 +194,17 @@ TEST(SelectChannelsEmulatedCuda, GatherAndScatter) {
   std::vector<float> x(static_cast<size_t>(N * Ctot * hw));
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(i) * 0.5f - 3.0f;
   const std::vector<int32_t> sel{5, 0, 2};
-  std::vector<float> y_cpu(static_cast<size_t>(N * Cs * hw)), y_emu(y_cpu.size(), NAN);
+  std::vector<float> y_cpu(static_cast<size_t>(N * Cs * hw));
+  DeviceBuffer dx(x), y_emu(std::vector<float>(y_cpu.size(), NAN));
+  DeviceBuffer dsel(sel);
   kernels::cpu::select_channels_forward<float>(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_cpu.data());
-  kernels::cuda_emu_mixed_edge::select_channels_forward(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_emu.data(),
-                                             nullptr);
-  EXPECT_EQ(y_emu, y_cpu);
-  std::vector<float> g_cpu(static_cast<size_t>(N * C * hw)), g_emu(g_cpu.size(), 0.0f);
+  gpu::select_channels_forward(dx.get() + hw, int64_t(Ctot) * hw, N, Cs, hw, dsel.get(), y_emu.get(), nullptr);
+  EXPECT_EQ(y_emu.to_host(), y_cpu);
+  std::vector<float> g_cpu(static_cast<size_t>(N * C * hw));
+  DeviceBuffer dy(y_cpu), g_emu(std::vector<float>(g_cpu.size(), 0.0f));  // the scatter expects zeros
   kernels::cpu::select_channels_backward<float>(y_cpu.data(), N, C, Cs, hw, sel.data(), g_cpu.data());
-  kernels::cuda_emu_mixed_edge::select_channels_scatter(y_cpu.data(), N, C, Cs, hw, sel.data(), g_emu.data(), nullptr);
-  EXPECT_EQ(g_emu, g_cpu);
+  gpu::select_channels_scatter(dy.get(), N, C, Cs, hw, dsel.get(), g_emu.get(), nullptr);
+  EXPECT_EQ(g_emu.to_host(), g_cpu);
 }
 
 }  // namespace

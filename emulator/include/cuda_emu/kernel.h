@@ -88,7 +88,8 @@ template <class T, class F> T shuffle(int site, unsigned mask, T v, F src) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffle of a type wider than 8 bytes");
   uint64_t in = 0, out = 0;
   std::memcpy(&in, &v, sizeof(T));
-  const int lane = static_cast<int>(threadIdx.x) & 31;
+  // A warp is 32 consecutive linear thread indices (x fastest), whatever the block's shape.
+  const int lane = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) & 31;
   warp_exchange(site, mask, in, src(lane), &out);
   T r;
   std::memcpy(&r, &out, sizeof(T));
