@@ -156,13 +156,33 @@ extern "C" void cuda_emu_fiber_main(void* fiber);
 namespace cuda_emu {
 namespace {
 
-// Suspends the running fiber and returns to the scheduler.
+bool runnable(const Fiber& f) { return !f.done && !(f.waiting && f.waiting->gen == f.gen); }
+
+// The next runnable fiber after thread `from` in thread order (wrapping around), or nullptr.
+Fiber* next_runnable(int from) {
+  BlockRun& r = run_state();
+  for (int k = 1; k <= r.n; ++k) {
+    Fiber& f = r.pool[static_cast<size_t>((from + k) % r.n)];
+    if (runnable(f)) return &f;
+  }
+  return nullptr;
+}
+
+// Suspends the running fiber and runs the block's next runnable fiber directly (one switch, no
+// trip through the scheduler), or returns to the scheduler when none is left to run.
 void yield_fiber() {
-  Fiber* f = run_state().current;
+  BlockRun& r = run_state();
+  Fiber* f = r.current;
+  Fiber* next = next_runnable(f->tid);
+  if (next) {
+    next->waiting = nullptr;
+    r.current = next;
+    set_thread(next->tid);
+  }
 #if defined(__x86_64__)
-  cuda_emu_switch(&f->sp, run_state().scheduler_sp);
+  cuda_emu_switch(&f->sp, next ? next->sp : r.scheduler_sp);
 #else
-  swapcontext(&f->ctx, &run_state().scheduler_ctx);
+  swapcontext(&f->ctx, next ? &next->ctx : &r.scheduler_ctx);
 #endif
 }
 
@@ -243,22 +263,17 @@ void run_block_fibers(int n) {
   BlockRun& r = run_state();
   if (r.pool.size() < static_cast<size_t>(n)) r.pool.resize(static_cast<size_t>(n));
   for (int t = 0; t < n; ++t) start_fiber(r.pool[static_cast<size_t>(t)], t);
-  int live = n;
-  while (live > 0) {
-    bool progressed = false;
-    for (int t = 0; t < n; ++t) {
-      Fiber& f = r.pool[static_cast<size_t>(t)];
-      if (f.done || (f.waiting && f.waiting->gen == f.gen)) continue;
-      f.waiting = nullptr;
-      resume_fiber(&f);
-      progressed = true;
-      if (f.done) --live;
-    }
-    if (!progressed) {
-      set_thread(0);
+  // Each resume runs fibers one after another until none is runnable; then either all are done,
+  // or every live one waits at a barrier that cannot complete.
+  for (Fiber* f = &r.pool[0]; f; f = next_runnable(n - 1)) {
+    f->waiting = nullptr;
+    resume_fiber(f);
+  }
+  for (int t = 0; t < n; ++t)
+    if (!r.pool[static_cast<size_t>(t)].done) {
+      set_thread(t);
       device_fail("deadlock: every live thread of the block waits at a barrier");
     }
-  }
 }
 
 void wait_at(Barrier& b, int site) {

@@ -264,8 +264,9 @@ cudaError_t check_buffers(const char* call, const std::string& name, OpKind kind
 }
 
 // Orders, hazard-checks and runs one operation on st now. Takes the state lock held by `lock`
-// and releases it before running the operation.
-cudaError_t execute(std::unique_lock<std::mutex>& lock, const Node& n, CUstream_st* st) {
+// and releases it before running the operation. A graph's nodes are not counted as launches
+// (the graph launch is).
+cudaError_t execute(std::unique_lock<std::mutex>& lock, const Node& n, CUstream_st* st, bool graph_node = false) {
   State& g = S();
   st->clock.merge(g.host);
   if (st->legacy) {  // the legacy stream waits for, and is waited for by, the blocking streams
@@ -284,7 +285,7 @@ cudaError_t execute(std::unique_lock<std::mutex>& lock, const Node& n, CUstream_
     if (!why.empty()) return fail(cudaErrorIllegalState, n.call.c_str(), why);
   }
   lock.unlock();
-  if (n.kind != OpKind::Memcpy && n.kind != OpKind::Memset) count_launch(n.name);
+  if (!graph_node && n.kind != OpKind::Memcpy && n.kind != OpKind::Memset) count_launch(n.name);
   DeviceAccess window;
   n.op();
   return cudaSuccess;
@@ -670,7 +671,7 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   for (const cuda_emu::Node& n : exec->nodes) {
     if (cudaError_t e = cuda_emu::check_buffers(n.call.c_str(), n.name, n.kind, st, n.access)) return e;
     ++st->ops;
-    if (cudaError_t e = cuda_emu::execute(lock, n, st)) return e;
+    if (cudaError_t e = cuda_emu::execute(lock, n, st, true)) return e;
     lock.lock();
   }
   return cudaSuccess;

@@ -1,6 +1,6 @@
 // The core on a GPU: copies both ways, strided copies and casts on the device, the pool's
-// counters, and Philox on the device (through drop_path) against the host stream.
-// Every test skips cleanly when no GPU is present.
+// counters, and the in-place updates against the CPU (Philox on the device is checked through
+// drop_path in tests/ops). Every test skips cleanly when no GPU is present.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,6 +21,7 @@ TEST(CoreGpu, RoundTripStridedCopyAndCast) {
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i) - 10.5;
   Tensor h = Tensor::from_vector(v, {2, 4, 3, 3});
   Tensor g = h.to(Device::cuda(0));
+  // Copies, fills and casts of values that float holds exactly (halves): bitwise.
   EXPECT_TRUE(g.is_cuda());
   EXPECT_EQ(g.to_doubles(), v);
   Tensor slice = g.channel_slice(1, 3).contiguous();  // device strided copy

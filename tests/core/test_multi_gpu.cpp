@@ -31,7 +31,7 @@ TEST(MultiGpu, PeerCopiesAreOrderedWithBothStreams) {
   for (int round = 1; round <= 8; ++round) {
     Tensor src = Tensor::zeros({n}, DType::F32, b);
     src.fill_(round);
-    ops::scale_(src, 2.0);  // queued on b's stream just before the copy
+    ops::scale_(src, 2.0);  // queued on b's stream just before the copy (exact: times 2)
     // F64 on a from F32 on b: staged as an F64 copy on b, which is freed on b's stream right
     // after the copy is queued on a's stream.
     Tensor dst = Tensor::empty({n}, DType::F64, a);
@@ -39,6 +39,7 @@ TEST(MultiGpu, PeerCopiesAreOrderedWithBothStreams) {
     src.fill_(-1);  // b's later work must not reach the copy
     Tensor other = Tensor::zeros({2 * n}, DType::F32, b);
     other.fill_(-2);  // may reuse the freed staging block
+    // Fills, a multiplication by 2 and copies: exact, so any stale or early value shows.
     EXPECT_TRUE(all_equal(dst.to_doubles(), 2.0 * round)) << "round " << round;
   }
   // And back: a to b.

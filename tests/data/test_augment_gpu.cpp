@@ -1,6 +1,11 @@
 // GPU vs CPU: the CUDA gather/augment kernel must equal the CPU loop bit for bit, batch after
 // batch, for every augmentation option; the decode pool's pinned buffers and asynchronous copies
 // must deliver exactly what its CPU twin delivers. Skips cleanly without a GPU.
+// Exact by construction (kernels/augment.h): the crop, flip and cutout draws come from the same
+// Philox lanes, positions are integer index math, and a pixel is (v / 255 - mean) / std, two
+// correctly rounded divisions and a subtraction (__fdiv_rn / __fsub_rn on the device, which nvcc
+// never contracts, --use_fast_math or not); the decode loader's images are decoded and
+// augmented on the CPU threads for both devices, so the GPU side only copies them.
 #include <gtest/gtest.h>
 
 #include "data/loader.h"

@@ -189,6 +189,7 @@ TEST(EmuRuntime, GraphsReplayTheCapturedWorkAndCountOneLaunch) {
   ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
   const cuda_emu::Counters d = cuda_emu::counters() - before;
   EXPECT_EQ(d.graph_launches, 2u);
+  EXPECT_EQ(d.launches, 0u);  // the replayed kernels are the graph's, not host launches
   EXPECT_EQ(d.syncs, 0u);
   EXPECT_EQ(d.allocs, 0u);
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);  // the legacy stream's copy must be ordered after s

@@ -69,11 +69,16 @@ TEST_P(MixedEdgeGpu, MatchesCpuReference) {
   const Tensor yc = fused_edge(cpu, c, cpu.x);
   const Tensor yg = fused_edge(gpu, c, gpu.x);
   ASSERT_TRUE(yg.is_cuda());
-  // float32 sums in another order (chunked block reductions vs sequential loops).
+  // The output and the gradients: the pools' BN statistics and the weights' gradients are double
+  // sums in another order (chunked warp and block trees vs sequential loops) rounded once, and
+  // nvcc contracts the normalisation and the weighted sum of the branches into FMAs, which the CPU
+  // rounds twice. Measured up to 1.9e-7 (emulated device, 10 runs of fresh inputs); bound 1e-5.
   const double tol = 1e-5;
   EXPECT_LE(rel_err(yg, yc), tol) << c.name() << " seed " << seed << ": output";
+  // The running statistics: those double sums rounded once to float, at most 1 ulp apart (6e-8;
+  // up to 4e-10 measured, norm-wise), bound 1e-6.
   for (int q = 0; q < 4; ++q)
-    EXPECT_LE(rel_err(gpu.running[q], cpu.running[q]), tol) << c.name() << " seed " << seed << ": running " << q;
+    EXPECT_LE(rel_err(gpu.running[q], cpu.running[q]), 1e-6) << c.name() << " seed " << seed << ": running " << q;
   poison();
   const std::vector<Tensor> gc = grad(yc, cpu.leaves(), cpu.gy);
   const std::vector<Tensor> gg = grad(yg, gpu.leaves(), gpu.gy);
@@ -115,13 +120,16 @@ TEST(MixedEdgeGpuExtra, ChannelSliceInputAndRepeatability) {
     }
     outs.push_back(all);
     if (rep == 0) {  // also against the CPU on a contiguous copy
+      // Reordered double sums and FMAs as in MatchesCpuReference; this fixed problem measured
+      // 7.5e-8 (output) and 5.4e-8 (input gradient) on the emulated device: bound 1e-6.
       EdgeTensors cpu(p, DType::F32, Device::cpu());
       const Tensor yc = fused_edge(cpu, c, cpu.x);
-      EXPECT_LE(rel_err(y, yc), 1e-5);
+      EXPECT_LE(rel_err(y, yc), 1e-6);
       const std::vector<Tensor> gc = grad(yc, cpu.leaves(), cpu.gy);
-      EXPECT_LE(rel_err(gr[0], gc[0]), 1e-5);
+      EXPECT_LE(rel_err(gr[0], gc[0]), 1e-6);
     }
   }
+  // The same kernels on the same device, with the shape-only chunking: bitwise.
   EXPECT_EQ(outs[0], outs[1]) << "two identical GPU runs differ (non-deterministic reduction)";
 }
 

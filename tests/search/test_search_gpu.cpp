@@ -42,7 +42,6 @@ TEST(AddScaledGpu, MatchesCpu) {
       const auto a = yc.to_doubles(), b = yg.to_doubles();
       for (int64_t i = 0; i < n; ++i)
         ASSERT_NEAR(b[i], a[i], 0x1p-23 * (std::fabs(f * xv[i]) + std::fabs(a[i]))) << i;
-      { double r = 0; int64_t nz = 0; for (int64_t i = 0; i < n; ++i) { double bd = 0x1p-23 * (std::fabs(f * xv[i]) + std::fabs(a[i])); if (a[i] != b[i]) { ++nz; r = std::max(r, std::fabs(b[i]-a[i]) / bd); } } std::printf("TEMPMEASURE inv %d c %g ratio %.3f differing %lld\n", int(inverse), cv, r, (long long)nz); }
     }
   }
 }
