@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/cuda_check.h"
+#include "tests/cuda_emu/device_buffer.h"
 
 namespace bnas::testing {
 
@@ -39,41 +40,6 @@ class CudaEmu : public ::testing::TestWithParam<EmuCase> {};
 // A device copy of a host vector (cudaMalloc + cudaMemcpy on the legacy default stream), freed at
 // scope exit. An empty vector gives a null pointer, as the engine passes for empty tensors.
 // Errors throw bnas::Error (CUDA_CHECK), which fails the case with the runtime's sentence.
-template <class T> class DeviceBuffer {
-  static_assert(std::is_trivially_copyable_v<T>, "device buffers hold trivially copyable values");
-
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(const std::vector<T>& host) : n_(host.size()) {
-    if (n_ == 0) return;
-    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n_ * sizeof(T)));
-    CUDA_CHECK(cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (p_) CUDA_CHECK_CLEANUP(cudaFree(p_));
-  }
-
-  T* get() const { return p_; }
-  size_t size() const { return n_; }
-  // The buffer's contents now (cudaMemcpy waits for the device).
-  std::vector<T> to_host() const {
-    std::vector<T> v(n_);
-    if (n_ > 0) CUDA_CHECK(cudaMemcpy(v.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
-    return v;
-  }
-
- private:
-  T* p_ = nullptr;
-  size_t n_ = 0;
-};
 
 // Tolerances, relative to the largest magnitude of the reference:
 // sums accumulated in double in another order (chunked block trees against one loop), then

@@ -11,6 +11,8 @@
 #include <cublas_v2.h>
 #include <gtest/gtest.h>
 
+#include "tests/cuda_emu/device_buffer.h"
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -31,25 +33,7 @@ std::vector<float> randn(size_t n, unsigned seed) {
   return v;
 }
 
-struct DeviceFloats {
-  float* p = nullptr;
-  size_t n = 0;
-  explicit DeviceFloats(size_t count) : n(count) {
-    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(float)), cudaSuccess);
-  }
-  explicit DeviceFloats(const std::vector<float>& v) : DeviceFloats(v.size()) { upload(v); }
-  ~DeviceFloats() { cudaFree(p); }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-  void upload(const std::vector<float>& v) {
-    EXPECT_EQ(cudaMemcpy(p, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  std::vector<float> download() const {
-    std::vector<float> v(n);
-    EXPECT_EQ(cudaMemcpy(v.data(), p, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-    return v;
-  }
-};
+using bnas::testing::DeviceFloats;
 
 struct Handle {
   cublasHandle_t h = nullptr;
@@ -83,8 +67,8 @@ TEST(EmuCublas, SgemmMatchesDoubleReferenceForEveryTranspose) {
       SCOPED_TRACE("transa " + std::to_string(ta) + " transb " + std::to_string(tb));
       const Gemm g(ta, tb, 13, 7, 37, 3);  // non-square, every dimension distinct, padded leading dimensions
       DeviceFloats A(g.A), B(g.B), C(g.C);
-      ASSERT_CUBLAS(cublasSgemm(h.h, ta, tb, g.m, g.n, g.k, &alpha, A.p, g.lda, B.p, g.ldb, &beta, C.p, g.ldc));
-      const std::vector<float> got = C.download();
+      ASSERT_CUBLAS(cublasSgemm(h.h, ta, tb, g.m, g.n, g.k, &alpha, A.get(), g.lda, B.get(), g.ldb, &beta, C.get(), g.ldc));
+      const std::vector<float> got = C.to_host();
       for (int j = 0; j < g.n; ++j) {
         for (int i = 0; i < g.m; ++i) {
           double ref = 0, mag = 0;
@@ -111,18 +95,18 @@ TEST(EmuCublas, BetaZeroDoesNotReadCAndKZeroScalesC) {
   const Gemm g(CUBLAS_OP_N, CUBLAS_OP_N, 5, 4, 6, 0);
   DeviceFloats A(g.A), B(g.B), C(g.C.size());  // C: NaN poison from cudaMalloc
   const float one = 1.f, zero = 0.f, two = 2.f;
-  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, g.k, &one, A.p, g.lda, B.p, g.ldb, &zero, C.p,
+  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, g.k, &one, A.get(), g.lda, B.get(), g.ldb, &zero, C.get(),
                             g.ldc));
-  for (float v : C.download()) EXPECT_FALSE(std::isnan(v));
+  for (float v : C.to_host()) EXPECT_FALSE(std::isnan(v));
 
   // k == 0: C = beta C; A and B are not read (null is fine).
   C.upload(g.C);
-  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, 0, &one, nullptr, g.lda, nullptr, g.ldb, &two, C.p,
+  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, 0, &one, nullptr, g.lda, nullptr, g.ldb, &two, C.get(),
                             g.ldc));
-  const std::vector<float> got = C.download();
+  const std::vector<float> got = C.to_host();
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], 2.f * g.C[i]);
   // m == 0: nothing happens, nothing is checked beyond the arguments.
-  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, 0, g.n, g.k, &one, A.p, 1, B.p, g.ldb, &two, C.p, 1));
+  ASSERT_CUBLAS(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, 0, g.n, g.k, &one, A.get(), 1, B.get(), g.ldb, &two, C.get(), 1));
 }
 
 TEST(EmuCublas, DevicePointerModeReadsScalarsFromDeviceMemory) {
@@ -134,10 +118,10 @@ TEST(EmuCublas, DevicePointerModeReadsScalarsFromDeviceMemory) {
   ASSERT_CUBLAS(cublasSetStream(h.h, stream));
   ASSERT_CUBLAS(cublasSetAtomicsMode(h.h, CUBLAS_ATOMICS_NOT_ALLOWED));
   ASSERT_CUBLAS(cublasSetPointerMode(h.h, CUBLAS_POINTER_MODE_DEVICE));
-  ASSERT_CUBLAS(cublasSgemm(h.h, g.ta, g.tb, g.m, g.n, g.k, scalars.p, A.p, g.lda, B.p, g.ldb, scalars.p + 1, C.p,
+  ASSERT_CUBLAS(cublasSgemm(h.h, g.ta, g.tb, g.m, g.n, g.k, scalars.get(), A.get(), g.lda, B.get(), g.ldb, scalars.get() + 1, C.get(),
                             g.ldc));
   ASSERT_CUDA(cudaStreamSynchronize(stream));
-  const std::vector<float> got = C.download();
+  const std::vector<float> got = C.to_host();
   for (int j = 0; j < g.n; ++j)
     for (int i = 0; i < g.m; ++i) {
       float s = 0.f;
@@ -169,14 +153,14 @@ TEST(EmuCublas, InvalidArgumentsAreRejected) {
   DeviceFloats A(g.A), B(g.B), C(g.C), scalar(std::vector<float>{1.f});
   const float one = 1.f;
   auto sgemm = [&](cublasHandle_t hd, int m, int lda, int ldb, int ldc, const float* alpha) {
-    return cublasSgemm(hd, g.ta, g.tb, m, g.n, g.k, alpha, A.p, lda, B.p, ldb, &one, C.p, ldc);
+    return cublasSgemm(hd, g.ta, g.tb, m, g.n, g.k, alpha, A.get(), lda, B.get(), ldb, &one, C.get(), ldc);
   };
   // op(A) = A is m x k: lda >= m; op(B) = B^T with B stored n x k: ldb >= n; ldc >= m.
   expect_rejected([&] { return sgemm(h.h, g.m, g.m - 1, g.ldb, g.ldc, &one); }, CUBLAS_STATUS_INVALID_VALUE, "lda is 5");
   expect_rejected([&] { return sgemm(h.h, g.m, g.lda, g.n - 1, g.ldc, &one); }, CUBLAS_STATUS_INVALID_VALUE, "ldb is 4");
   expect_rejected([&] { return sgemm(h.h, g.m, g.lda, g.ldb, g.m - 1, &one); }, CUBLAS_STATUS_INVALID_VALUE, "ldc is 5");
   expect_rejected([&] { return sgemm(h.h, -1, g.lda, g.ldb, g.ldc, &one); }, CUBLAS_STATUS_INVALID_VALUE, "negative");
-  expect_rejected([&] { return sgemm(h.h, g.m, g.lda, g.ldb, g.ldc, scalar.p); }, CUBLAS_STATUS_INVALID_VALUE,
+  expect_rejected([&] { return sgemm(h.h, g.m, g.lda, g.ldb, g.ldc, scalar.get()); }, CUBLAS_STATUS_INVALID_VALUE,
                   "CUBLAS_POINTER_MODE_HOST");
   expect_rejected([&] { return sgemm(nullptr, g.m, g.lda, g.ldb, g.ldc, &one); }, CUBLAS_STATUS_NOT_INITIALIZED,
                   "handle");

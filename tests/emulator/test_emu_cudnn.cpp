@@ -10,6 +10,8 @@
 #include <cuda_emu/counters.h>
 #include <gtest/gtest.h>
 
+#include "tests/cuda_emu/device_buffer.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -37,32 +39,11 @@ std::vector<float> randn(size_t n, unsigned seed) {
 }
 
 // A device buffer of floats (poisoned with NaN by cudaMalloc until written).
-struct DeviceFloats {
-  float* p = nullptr;
-  size_t n = 0;
-  explicit DeviceFloats(size_t count) : n(count) {
-    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * sizeof(float)), cudaSuccess);
-  }
-  explicit DeviceFloats(const std::vector<float>& v) : DeviceFloats(v.size()) { upload(v); }
-  ~DeviceFloats() { cudaFree(p); }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-  void upload(const std::vector<float>& v) {
-    EXPECT_EQ(cudaMemcpy(p, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  std::vector<float> download() const {
-    std::vector<float> v(n);
-    EXPECT_EQ(cudaMemcpy(v.data(), p, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-    return v;
-  }
-};
+using bnas::testing::DeviceFloats;
 
-struct DeviceBytes {
-  void* p = nullptr;
-  explicit DeviceBytes(size_t bytes) { EXPECT_EQ(cudaMalloc(&p, std::max<size_t>(bytes, 1)), cudaSuccess); }
-  ~DeviceBytes() { cudaFree(p); }
-  DeviceBytes(const DeviceBytes&) = delete;
-  DeviceBytes& operator=(const DeviceBytes&) = delete;
+// A workspace of `bytes` (at least one, so that its pointer is never null).
+struct DeviceBytes : bnas::testing::DeviceBuffer<unsigned char> {
+  explicit DeviceBytes(size_t bytes) : DeviceBuffer(std::vector<unsigned char>(std::max<size_t>(bytes, 1), 0xff)) {}
 };
 
 ConvShape shape(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t k, int64_t stride, int64_t pad,
@@ -174,10 +155,10 @@ TEST(EmuCudnn, ConvolutionsEqualCpuReferenceForEveryAlgorithm) {
                                                            cudnnConvolutionFwdAlgo_t(algo), &bytes));
       DeviceBytes ws(bytes);
       DeviceFloats y(y_ref.size());
-      ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                           cudnnConvolutionFwdAlgo_t(algo), ws.p, bytes, &zero, d.y, y.p));
+      ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                           cudnnConvolutionFwdAlgo_t(algo), ws.get(), bytes, &zero, d.y, y.get()));
       ASSERT_CUDA(cudaDeviceSynchronize());
-      EXPECT_EQ(y.download(), y_ref);
+      EXPECT_EQ(y.to_host(), y_ref);
     }
 
     cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -190,9 +171,9 @@ TEST(EmuCudnn, ConvolutionsEqualCpuReferenceForEveryAlgorithm) {
                                                                 cudnnConvolutionBwdDataAlgo_t(algo), &bytes));
       DeviceBytes ws(bytes);
       DeviceFloats gx(gx_ref.size());
-      ASSERT_CUDNN(cudnnConvolutionBackwardData(d.handle, &one, d.w, data.dw.p, d.y, data.dgy.p, d.conv,
-                                                cudnnConvolutionBwdDataAlgo_t(algo), ws.p, bytes, &zero, d.dx, gx.p));
-      EXPECT_EQ(gx.download(), gx_ref);
+      ASSERT_CUDNN(cudnnConvolutionBackwardData(d.handle, &one, d.w, data.dw.get(), d.y, data.dgy.get(), d.conv,
+                                                cudnnConvolutionBwdDataAlgo_t(algo), ws.get(), bytes, &zero, d.dx, gx.get()));
+      EXPECT_EQ(gx.to_host(), gx_ref);
     }
 
     cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -205,10 +186,10 @@ TEST(EmuCudnn, ConvolutionsEqualCpuReferenceForEveryAlgorithm) {
                                                                   cudnnConvolutionBwdFilterAlgo_t(algo), &bytes));
       DeviceBytes ws(bytes);
       DeviceFloats gw(gw_ref.size());
-      ASSERT_CUDNN(cudnnConvolutionBackwardFilter(d.handle, &one, d.x, data.dx_all.p, d.y, data.dgy.p, d.conv,
-                                                  cudnnConvolutionBwdFilterAlgo_t(algo), ws.p, bytes, &zero, d.w,
-                                                  gw.p));
-      EXPECT_EQ(gw.download(), gw_ref);
+      ASSERT_CUDNN(cudnnConvolutionBackwardFilter(d.handle, &one, d.x, data.dx_all.get(), d.y, data.dgy.get(), d.conv,
+                                                  cudnnConvolutionBwdFilterAlgo_t(algo), ws.get(), bytes, &zero, d.w,
+                                                  gw.get()));
+      EXPECT_EQ(gw.to_host(), gw_ref);
     }
   }
 }
@@ -223,17 +204,17 @@ TEST(EmuCudnn, AlphaBetaBlendAndBetaZeroDoesNotReadOutput) {
   // beta == 0: the NaN poison of a fresh buffer must not leak in.
   DeviceFloats y(ref.size());
   const float two = 2.f, zero = 0.f, half = 0.5f;
-  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &two, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p));
-  std::vector<float> got = y.download();
+  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &two, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get()));
+  std::vector<float> got = y.to_host();
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(got[i], 2.f * ref[i]) << i;
 
   // y = 2 conv + 0.5 y, one rounding (fma) as a GPU epilogue.
   const std::vector<float> y0 = randn(ref.size(), 9);
   y.upload(y0);
-  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &two, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &half, d.y, y.p));
-  got = y.download();
+  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &two, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &half, d.y, y.get()));
+  got = y.to_host();
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(got[i], std::fma(2.f, ref[i], 0.5f * y0[i])) << i;
 }
 
@@ -255,26 +236,26 @@ TEST(EmuCudnn, CapturedIntoGraphWithAlphaReadAtTheCall) {
   float alpha = 3.f;
   const float zero = 0.f;
   ASSERT_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &alpha, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p));
+  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &alpha, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get()));
   cudaGraph_t graph;
   ASSERT_CUDA(cudaStreamEndCapture(stream, &graph));
   alpha = 100.f;  // the captured call keeps the value it was given
-  EXPECT_EQ(y.download(), std::vector<float>(ref.size(), 0.f)) << "capture must not run the convolution";
+  EXPECT_EQ(y.to_host(), std::vector<float>(ref.size(), 0.f)) << "capture must not run the convolution";
 
   const cuda_emu::Counters before = cuda_emu::counters();
   cudaGraphExec_t exec;
   ASSERT_CUDA(cudaGraphInstantiate(&exec, graph, 0));
   ASSERT_CUDA(cudaGraphLaunch(exec, stream));
   ASSERT_CUDA(cudaStreamSynchronize(stream));
-  std::vector<float> got = y.download();
+  std::vector<float> got = y.to_host();
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(got[i], 3.f * ref[i]) << i;
   EXPECT_EQ((cuda_emu::counters() - before).graph_launches, 1u);
 
   // Outside a graph, the call is counted as a launch under its name.
   const cuda_emu::Counters b2 = cuda_emu::counters();
-  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &alpha, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p));
+  ASSERT_CUDNN(cudnnConvolutionForward(d.handle, &alpha, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get()));
   const cuda_emu::Counters diff = cuda_emu::counters() - b2;
   EXPECT_EQ(diff.launches, 1u);
   EXPECT_EQ(diff.by_name.count("cudnnConvolutionForward") ? diff.by_name.at("cudnnConvolutionForward") : 0u, 1u);
@@ -388,8 +369,8 @@ TEST(EmuCudnn, PlantedMistakesAreCaught) {
   const float one = 1.f, zero = 0.f;
   auto forward = [&](cudnnTensorDescriptor_t yd, cudnnConvolutionDescriptor_t conv, int algo, void* ws,
                      size_t ws_bytes) {
-    return cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.p, d.w, data.dw.p, conv,
-                                   cudnnConvolutionFwdAlgo_t(algo), ws, ws_bytes, &zero, yd, y.p);
+    return cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.get(), d.w, data.dw.get(), conv,
+                                   cudnnConvolutionFwdAlgo_t(algo), ws, ws_bytes, &zero, yd, y.get());
   };
 
   // A workspace smaller than the workspace-size call asks for.
@@ -398,12 +379,12 @@ TEST(EmuCudnn, PlantedMistakesAreCaught) {
                                                        CUDNN_CONVOLUTION_FWD_ALGO_GEMM, &need));
   ASSERT_GT(need, 4u);
   DeviceBytes ws(need);
-  expect_rejected([&] { return forward(d.y, d.conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, ws.p, need - 4); },
+  expect_rejected([&] { return forward(d.y, d.conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, ws.get(), need - 4); },
                   CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "workSpaceSizeInBytes");
   expect_rejected([&] { return forward(d.y, d.conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, nullptr, need); },
                   CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "workSpace is null");
   // The right workspace passes.
-  EXPECT_EQ(forward(d.y, d.conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, ws.p, need), CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(forward(d.y, d.conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, ws.get(), need), CUDNN_STATUS_SUCCESS);
 
   // A y descriptor that is not the convolution's output.
   cudnnTensorDescriptor_t bad_y;
@@ -439,8 +420,8 @@ TEST(EmuCudnn, PlantedMistakesAreCaught) {
   // Null and destroyed objects.
   expect_rejected(
       [&] {
-        return cudnnConvolutionForward(nullptr, &one, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p);
+        return cudnnConvolutionForward(nullptr, &one, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get());
       },
       CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "handle");
   ASSERT_CUDNN(cudnnDestroyTensorDescriptor(bad_y));
@@ -472,29 +453,29 @@ TEST(EmuCudnn, PlantedMistakesAreCaught) {
   ASSERT_CUDNN(cudnnSetTensor4dDescriptorEx(t, CUDNN_DATA_FLOAT, 2, 4, 7, 7, 4 * 49, 20, 7, 1));
   expect_rejected(
       [&] {
-        return cudnnConvolutionForward(d.handle, &one, t, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p);
+        return cudnnConvolutionForward(d.handle, &one, t, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get());
       },
       CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "overlapping");
   ASSERT_CUDNN(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_HALF, 2, 4, 7, 7));
   expect_rejected(
       [&] {
-        return cudnnConvolutionForward(d.handle, &one, t, data.dx_all.p, d.w, data.dw.p, d.conv,
-                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.p);
+        return cudnnConvolutionForward(d.handle, &one, t, data.dx_all.get(), d.w, data.dw.get(), d.conv,
+                                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, y.get());
       },
       CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "data types differ");
 
   // The output overlapping an input (no in-place convolution).
   expect_rejected(
       [&] {
-        return cudnnConvolutionBackwardData(d.handle, &one, d.w, data.dw.p, d.y, data.dgy.p, d.conv,
-                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, nullptr, 0, &zero, d.dx, data.dgy.p);
+        return cudnnConvolutionBackwardData(d.handle, &one, d.w, data.dw.get(), d.y, data.dgy.get(), d.conv,
+                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, nullptr, 0, &zero, d.dx, data.dgy.get());
       },
       CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionBackwardData", "overlap");
 
   // A host buffer where device memory is needed: the runtime says why, the status is BAD_PARAM.
-  std::vector<float> host_y(y.n);
-  EXPECT_EQ(cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.p, d.w, data.dw.p, d.conv,
+  std::vector<float> host_y(y.size());
+  EXPECT_EQ(cudnnConvolutionForward(d.handle, &one, d.x, data.dx_all.get(), d.w, data.dw.get(), d.conv,
                                     CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, nullptr, 0, &zero, d.y, host_y.data()),
             CUDNN_STATUS_BAD_PARAM);
   // The runtime recorded it as the thread's CUDA error, with a sentence naming the call.
