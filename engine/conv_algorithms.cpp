@@ -29,7 +29,7 @@ std::vector<ConvAlgorithm> conv_algorithms() {
 }
 
 std::string format_conv_algorithm(const ConvAlgorithm& a) {
-  std::string t = "cuda:" + std::to_string(a.device) + " " + a.direction + " " + conv_shape_text(a.shape) + ": " +
+  std::string t = "cuda:" + std::to_string(a.device) + " " + a.direction + " " + kernels::conv_shape_text(a.shape) + ": " +
                   a.name + " (algo " + std::to_string(a.algo) + "), " + std::to_string(a.workspace_bytes) +
                   " B workspace";
   if (a.deterministic) t += ", deterministic";

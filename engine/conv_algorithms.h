@@ -1,7 +1,7 @@
 // The cuDNN convolution algorithms the engine has chosen, one per (GPU, shape, direction,
 // determinism), for run logs and benchmark output. kernels/cuda/conv_cudnn.cpp makes and keeps
 // the choices (cuDNN's heuristics restricted to FMA math, or a fallback when none qualifies) and
-// formats its shapes with conv_shape_text below; this is the engine-level view of that
+// formats its shapes with kernels::conv_shape_text (kernels/conv_shape.h); this is the engine-level view of that
 // registry, empty in a CPU-only build or before the first convolution on a GPU. A line reads
 //   cuda:0 fwd 64 x 16 x 32 x 32 -> 16 k3 s1 p1 d1 g16: IMPLICIT_PRECOMP_GEMM (algo 1), 1024 B workspace
 // with ", deterministic" when the choice was restricted to deterministic algorithms and
@@ -30,18 +30,6 @@ struct ConvAlgorithm {
 // Every choice made so far in this process, in the order made (empty without CUDA).
 std::vector<ConvAlgorithm> conv_algorithms();
 
-// "64 x 16 x 32 x 32 -> 16 k3 s1 p1 d1 g16" (n x cin x h x w -> cout, kernel kh or khxkw, stride,
-// padding, dilation, groups; " xstride S" when x's batch stride is not cin * h * w).
-inline std::string conv_shape_text(const kernels::ConvShape& s) {
-  std::string t = std::to_string(s.n) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.h) + " x " +
-                  std::to_string(s.w) + " -> " + std::to_string(s.cout) + " k" + std::to_string(s.kh);
-  if (s.kw != s.kh) t += "x" + std::to_string(s.kw);
-  t += " s" + std::to_string(s.stride) + " p" + std::to_string(s.pad) + " d" + std::to_string(s.dilation) + " g" +
-       std::to_string(s.groups);
-  if (s.x_batch_stride != 0 && s.x_batch_stride != s.cin * s.h * s.w)
-    t += " xstride " + std::to_string(s.x_batch_stride);
-  return t;
-}
 
 // One line per choice (the format above); log.jsonl and summary.json hold them as a JSON array.
 std::string format_conv_algorithm(const ConvAlgorithm& a);

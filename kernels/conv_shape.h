@@ -2,6 +2,7 @@
 // cuDNN callers (kernels/cuda/conv_cudnn.h). Plain integers: the kernels know no Tensor.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace bnas::kernels {
 
@@ -29,6 +30,19 @@ struct ConvShape {
 // Output extent of one spatial dimension (PyTorch's formula; may be <= 0 for invalid shapes).
 inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation) {
   return (in + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+}
+
+// "64 x 16 x 32 x 32 -> 16 k3 s1 p1 d1 g16" (n x cin x h x w -> cout, kernel kh or khxkw, stride,
+// padding, dilation, groups; " xstride S" when x's batch stride is not cin * h * w).
+inline std::string conv_shape_text(const kernels::ConvShape& s) {
+  std::string t = std::to_string(s.n) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.h) + " x " +
+                  std::to_string(s.w) + " -> " + std::to_string(s.cout) + " k" + std::to_string(s.kh);
+  if (s.kw != s.kh) t += "x" + std::to_string(s.kw);
+  t += " s" + std::to_string(s.stride) + " p" + std::to_string(s.pad) + " d" + std::to_string(s.dilation) + " g" +
+       std::to_string(s.groups);
+  if (s.x_batch_stride != 0 && s.x_batch_stride != s.cin * s.h * s.w)
+    t += " xstride " + std::to_string(s.x_batch_stride);
+  return t;
 }
 
 }  // namespace bnas::kernels

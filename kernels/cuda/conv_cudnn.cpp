@@ -14,7 +14,6 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/conv_algorithms.h"
 #include "engine/cuda_check.h"
 
 namespace bnas::kernels::cuda {

@@ -227,15 +227,6 @@ TEST(GenotypePublished, AllNamesAvailableInFileOrder) {
                {"Unknown genotype 'BNASv2_PC_cifar_v3'", "BNASv2_CLR_v2", "DARTS_V1"});
 }
 
-// The copy compiled into the library is the shared data file (when shared/ is beside the repo).
-TEST(GenotypePublished, EmbeddedCopyMatchesSharedData) {
-  const std::string path = std::string(BNAS_SOURCE_DIR) + "/../shared/data/genotypes.json";
-  std::ifstream in(path);
-  if (!in) GTEST_SKIP() << path << " is not present";
-  const nlohmann::json shared = nlohmann::json::parse(in);
-  EXPECT_EQ(nlohmann::json::parse(published_genotypes_json()), shared);
-}
-
 TEST(GenotypePublished, KnownContents) {
   // DARTS genotypes.py, verbatim (including its list-form concat).
   const Genotype darts_v2 = parse_genotype_darts(

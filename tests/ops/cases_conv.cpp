@@ -225,10 +225,10 @@ TEST(OpsGpu, Conv2dAlgorithmsAreRecordedAndSteadyStepsAllocateNothing) {
   kernels::ConvShape s;
   s.n = 8, s.cin = 24, s.h = 20, s.w = 20, s.cout = 40, s.kh = 3, s.kw = 3, s.stride = 1, s.pad = 1;
   s.ho = 20, s.wo = 20, s.x_batch_stride = 24 * 20 * 20;
-  const std::string shape = conv_shape_text(s);
+  const std::string shape = kernels::conv_shape_text(s);
   int found[3] = {0, 0, 0};
   for (const ConvAlgorithm& c : conv_algorithms()) {
-    if (conv_shape_text(c.shape) != shape) continue;
+    if (kernels::conv_shape_text(c.shape) != shape) continue;
     const int k = c.direction == "fwd" ? 0 : c.direction == "bwd_data" ? 1 : c.direction == "bwd_filter" ? 2 : -1;
     ASSERT_GE(k, 0) << c.direction;
     ++found[k];
