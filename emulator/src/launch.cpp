@@ -293,8 +293,7 @@ void wait_at(Barrier& b, int site) {
   Fiber* f = r.current;
   f->waiting = &b;
   f->gen = b.gen;
-  yield_fiber();
-  set_thread(f->tid);
+  yield_fiber();  // whoever switches back to f has set its thread index
 }
 
 }  // namespace
@@ -304,7 +303,7 @@ void sync_threads(int site) { wait_at(run_state().block_bar, site); }
 void warp_exchange(int site, unsigned mask, uint64_t value, int source_lane, uint64_t* result) {
   BlockRun& r = run_state();
   if (mask != 0xffffffffu) device_fail("emulated shuffles take the full-warp mask only");
-  const int t = linear_tid(), lane = t & 31, base = t - lane;
+  const int t = linear_tid(), base = t - (t & 31);
   Barrier& warp = r.warps[static_cast<size_t>(t / 32)];
   r.slots[static_cast<size_t>(t)] = value;
   wait_at(warp, site);
@@ -313,7 +312,6 @@ void warp_exchange(int site, unsigned mask, uint64_t value, int source_lane, uin
     if (source_lane >= warp.expected) device_fail("shuffle from a lane past the end of the block");
     *result = r.slots[static_cast<size_t>(base + source_lane)];
   }
-  (void)lane;
   wait_at(warp, site);
 }
 
