@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Runs small searches and trainings of several network configurations on Fashion-MNIST (CPU,
-# fixed seeds) and prints tools/run_digest.py's digest of every checkpoint tensor and genotype.
+# Runs small searches and trainings of several network configurations on Fashion-MNIST (one
+# thread, fixed seeds) and prints tools/run_digest.py's digest of every checkpoint tensor and genotype.
 # Run it before and after a change that must not change results, and diff the outputs.
 #
-# usage: tools/results_digest.sh BNAS_ENGINE [DATA_DIR] > digest.txt
+# usage: [DEVICE=cuda:0] tools/results_digest.sh BNAS_ENGINE [DATA_DIR] > digest.txt
 set -euo pipefail
 cli=$1
 data=${2:-/usr/share/datasets/fashion-mnist}
+device=${DEVICE:-cpu}  # DEVICE=cuda:0: the same runs on the GPU (or the emulated device)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-common=(fashion-mnist --device cpu --threads 1 --data "$data" --subset 120 --seed 7)
+common=(fashion-mnist --device "$device" --threads 1 --data "$data" --subset 120 --seed 7)
 run() {  # run NAME ARGS...: one run into $work/NAME, quiet unless it fails
   local name=$1
   shift
