@@ -44,7 +44,7 @@ CropAugment test_augment(const std::string& dataset);
 
 // A seeded subset of n items (all when subset <= 0 or >= n), in increasing order.
 std::vector<int32_t> subset_indices(int64_t n, int64_t subset, uint64_t seed);
-// The ImageNet search data (BNAS-V2.md section 6): per class, 10% of the images train w and
+// The ImageNet search data (docs/METHOD.md §6): per class, 10% of the images train w and
 // another 2.5% train alpha, drawn without replacement (disjoint) by a seeded shuffle per class.
 void imagenet_search_split(const EncodedSource& src, uint64_t seed, std::vector<int32_t>* w,
                            std::vector<int32_t>* alpha);

@@ -1,13 +1,15 @@
-// Communicator: how data-parallel ranks agree (ARCHITECTURE.md rule 8). The search and train
-// loops average their gradients through all_reduce_mean at one place in the step, and broadcast
-// the initial state (weights, alpha/beta, BN buffers) from rank 0 at start, so every rank holds
-// the same model. Calls are enqueued on the tensors' device stream and never wait for the GPU
-// (an NCCL implementation enqueues ncclAllReduce/ncclBroadcast on the engine stream), so a step
+// Communicator: how data-parallel ranks agree (docs/DESIGN.md rule 8). The search loop averages
+// its gradients through all_reduce_mean at one place in the step (Search::reduce_gradients), and
+// broadcasts the initial state (weights, alpha/beta, BN buffers) from rank 0 at start, so every
+// rank holds the same model; the training of evaluation networks takes no communicator yet.
+// Calls are to be enqueued on the tensors' device stream and never wait for the GPU (an NCCL
+// implementation would enqueue ncclAllReduce/ncclBroadcast on the engine stream), so a step
 // stays capturable.
 //
 // LocalCommunicator is the single-rank, in-process implementation: every call is a no-op (the
-// mean over one rank is the tensor itself). An NCCL communicator (BNAS_WITH_NCCL) implements the
-// same interface; tests of the loop's call sites use a recording fake.
+// mean over one rank is the tensor itself), and the only one so far: no NCCL communicator is
+// written yet (BNAS_WITH_NCCL only links NCCL). Tests of the loop's call sites use a recording
+// fake.
 #pragma once
 #include <vector>
 

@@ -42,7 +42,7 @@ struct Storage {
   void* ptr = nullptr;
   size_t bytes = 0;
   Device device;
-  bool owned = true;  // false for borrowed memory (e.g. wrapping a user buffer in the C API)
+  bool owned = true;  // false for memory wrapped by Tensor::borrow (the caller keeps it alive)
   ~Storage();
 };
 

@@ -1,4 +1,4 @@
-// Architect: the architecture step of BNAS-v2's bilevel search (BNAS-V2.md section 6), Adam on
+// Architect: the architecture step of BNAS-v2's bilevel search (docs/METHOD.md §6), Adam on
 // alpha/beta (betas 0.5, 0.999, eps 1e-8, L2 weight decay 1e-3).
 //
 // First order: the gradient of L_val(w, alpha) with respect to the architecture parameters only

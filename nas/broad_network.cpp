@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "nas/derive_genotype.h"
 
 namespace bnas::nas {
 

@@ -1,4 +1,4 @@
-// The BCNN search network (BNAS-V2.md section 4), after the authors' model_search_b.py /
+// The BCNN search network (docs/METHOD.md §4), after the authors' model_search_b.py /
 // model_search_imagenet_b.py (BNASv2PC, BNASv2CLR): the broad structure of
 // nas/broad_structure.h with search cells (alpha_conv / beta_conv in the convolution cells,
 // alpha_enh / beta_enh in the enhancement cells), stems 3C wide, and the GAP path tapping the

@@ -1,4 +1,4 @@
-// The broad (BCNN) structure of BNAS-V2.md section 4, shared by the search supernet
+// The broad (BCNN) structure of docs/METHOD.md §4, shared by the search supernet
 // (nas/broad_network.h, after the authors' model_search_b.py) and the evaluation network
 // (nas/eval_network.h, after model_b.py): the stem, the convolution cells in 2 blocks with the
 // broad cells at (p + 1) * (layers / 2) - 1, the GAP path, the enhancement path and cells, and
@@ -82,7 +82,7 @@ class ImageNetStem1 : public Op {
   std::unique_ptr<BatchNorm2d> bn;
 };
 
-// Called with (name, tensor) for every intermediate the BNAS-V2.md tables list: "stem" (ImageNet:
+// Called with (name, tensor) for every intermediate docs/METHOD.md §4 lists: "stem" (ImageNet:
 // "stem0", "stem1"), "conv_cell.<i>", "gap_tap.<t>" (final, reduced), "en_input.<t>" (final),
 // "en_cell.<j>", "en_output.<j>", "concat", "logits".
 using ShapeTrace = std::function<void(const std::string&, const Tensor&)>;

@@ -34,10 +34,11 @@ std::vector<Tensor> node_softmax(const Tensor& beta) {
 
 // ---- search cell ------------------------------------------------------------------------------
 
-SearchCell::SearchCell(int cpp, int cp, int c, bool red, bool red_prev, int kk, const ParamOptions& o)
-    : reduction(red), node_channels(c), k(kk) {
-  preprocess0 = make_preprocess0(cpp, c, red_prev, false, o);
-  preprocess1 = std::make_unique<ReLUConvBN>(cp, c, 1, 1, 0, false, o);
+SearchCell::SearchCell(int c_prev_prev, int c_prev, int c, bool reduction, bool reduction_prev, int k,
+                       const ParamOptions& o)
+    : reduction(reduction), node_channels(c), k(k) {
+  preprocess0 = make_preprocess0(c_prev_prev, c, reduction_prev, false, o);
+  preprocess1 = std::make_unique<ReLUConvBN>(c_prev, c, 1, 1, 0, false, o);
   register_module("preprocess0", preprocess0.get());
   register_module("preprocess1", preprocess1.get());
   for (int j = 0; j < kCellSteps; ++j)
@@ -47,32 +48,32 @@ SearchCell::SearchCell(int cpp, int cp, int c, bool red, bool red_prev, int kk, 
     }
 }
 
-Tensor SearchCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, const Tensor& alpha_softmax,
-                                        const std::vector<Tensor>& node_betas, bool training,
-                                        Generator* channel_gen) {
+Tensor SearchCell::forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1,
+                                        const Tensor& alpha_softmax, const std::vector<Tensor>& node_betas,
+                                        bool training, Generator* channel_gen) {
   BNAS_CHECK(alpha_softmax.ndim() == 2 && alpha_softmax.size(0) == kCellEdges &&
                  alpha_softmax.size(1) == kNumPrimitives,
              "a search cell needs ", kCellEdges, " x ", kNumPrimitives, " op weights, got ",
              alpha_softmax.shape().str());
   BNAS_CHECK(node_betas.empty() || static_cast<int>(node_betas.size()) == kCellSteps,
              "a search cell needs one edge-weight vector per node or none");
-  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, r0, training),
-                             nas::forward_relu_applied(*preprocess1, r1, training)};
-  const int cs = node_channels / k;
-  std::vector<int32_t> sel;
+  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, relu_s0, training),
+                             nas::forward_relu_applied(*preprocess1, relu_s1, training)};
+  const int selected_channels = node_channels / k;
+  std::vector<int32_t> selected;
   for (int j = 0; j < kCellSteps; ++j) {
     Tensor node;
     for (int i = 0; i < j + 2; ++i) {
       const int e = cell_edge_offset(j) + i;
-      const Tensor w = ops::reshape(ops::narrow(alpha_softmax, 0, e, 1), {kNumPrimitives});
-      const Tensor ew = node_betas.empty() ? Tensor() : ops::narrow(node_betas[j], 0, i, 1);
-      sel.clear();
+      const Tensor op_weights = ops::reshape(ops::narrow(alpha_softmax, 0, e, 1), {kNumPrimitives});
+      const Tensor edge_weight = node_betas.empty() ? Tensor() : ops::narrow(node_betas[j], 0, i, 1);
+      selected.clear();
       if (channel_gen && k > 1) {
         const std::vector<uint32_t> perm = channel_gen->permutation(static_cast<uint32_t>(node_channels));
-        for (int q = 0; q < cs; ++q) sel.push_back(static_cast<int32_t>(perm[q]));
-        std::sort(sel.begin(), sel.end());
+        for (int q = 0; q < selected_channels; ++q) selected.push_back(static_cast<int32_t>(perm[q]));
+        std::sort(selected.begin(), selected.end());
       }
-      const Tensor y = edges[e]->forward(states[i], w, ew, training, sel);
+      const Tensor y = edges[e]->forward(states[i], op_weights, edge_weight, training, selected);
       node = node.defined() ? ops::add(node, y) : y;
     }
     states.push_back(node);
@@ -82,9 +83,9 @@ Tensor SearchCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, cons
 
 // ---- evaluation cell --------------------------------------------------------------------------
 
-EvalCell::EvalCell(const std::vector<GenotypeEdge>& ent, const std::vector<int>& cat, int cpp, int cp, int c,
-                   bool red, bool red_prev, const ParamOptions& o)
-    : reduction(red), entries(ent), concat(cat) {
+EvalCell::EvalCell(const std::vector<GenotypeEdge>& entries, const std::vector<int>& concat, int c_prev_prev,
+                   int c_prev, int c, bool reduction, bool reduction_prev, const ParamOptions& o)
+    : reduction(reduction), entries(entries), concat(concat) {
   BNAS_CHECK(!entries.empty() && entries.size() % 2 == 0, "an evaluation cell needs two (op, input) pairs per node, got ",
              entries.size(), " entries");
   const int steps = static_cast<int>(entries.size()) / 2;
@@ -94,8 +95,8 @@ EvalCell::EvalCell(const std::vector<GenotypeEdge>& ent, const std::vector<int>&
   BNAS_CHECK(!concat.empty(), "an evaluation cell needs a non-empty concat");
   for (int n : concat)
     BNAS_CHECK(n >= 0 && n < steps + 2, "concat names state ", n, ", but the cell has ", steps + 2, " states");
-  preprocess0 = make_preprocess0(cpp, c, red_prev, true, o);
-  preprocess1 = std::make_unique<ReLUConvBN>(cp, c, 1, 1, 0, true, o);
+  preprocess0 = make_preprocess0(c_prev_prev, c, reduction_prev, true, o);
+  preprocess1 = std::make_unique<ReLUConvBN>(c_prev, c, 1, 1, 0, true, o);
   register_module("preprocess0", preprocess0.get());
   register_module("preprocess1", preprocess1.get());
   for (const GenotypeEdge& g : entries) {
@@ -104,10 +105,10 @@ EvalCell::EvalCell(const std::vector<GenotypeEdge>& ent, const std::vector<int>&
   }
 }
 
-Tensor EvalCell::forward_relu_applied(const Tensor& r0, const Tensor& r1, bool training, double drop_prob,
-                                      Generator& drop_gen) {
-  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, r0, training),
-                             nas::forward_relu_applied(*preprocess1, r1, training)};
+Tensor EvalCell::forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, bool training,
+                                      double drop_prob, Generator& drop_gen) {
+  std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, relu_s0, training),
+                             nas::forward_relu_applied(*preprocess1, relu_s1, training)};
   const size_t steps = entries.size() / 2;
   for (size_t j = 0; j < steps; ++j) {
     Tensor h[2];

@@ -1,4 +1,4 @@
-// Cells (BNAS-V2.md section 3): the search cell of the supernet (14 MixedOp edges, 4 nodes, edge
+// Cells (docs/METHOD.md §3): the search cell of the supernet (14 MixedOp edges, 4 nodes, edge
 // normalisation) and the evaluation cell built from a genotype (2 ops per node, drop-path).
 //
 // Both have two inputs s0, s1: preprocess0 is a FactorizedReduce when the previous cell reduced

@@ -1,4 +1,4 @@
-// Confident learning rate (BNAS-V2.md sections 1 and 6): the confidence c(e) = ((e + 1) / E)^p
+// Confident learning rate (docs/METHOD.md §1 and §6): the confidence c(e) = ((e + 1) / E)^p
 // grows from ~0 to 1 over the search, so that the architecture parameters move little while
 // the weights are still poor (the performance-collapse remedy of BNAS-v2-CLR).
 //

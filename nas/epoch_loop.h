@@ -4,7 +4,7 @@
 // timing, while each loop supplies its step, its evaluation and its record (through hooks).
 //
 // The training loss and accuracy of the epoch are summed on the device at each step and read
-// only at progress points and epoch ends (ARCHITECTURE.md rule 2).
+// only at progress points and epoch ends (docs/DESIGN.md rule 2).
 #pragma once
 #include <cstdint>
 #include <functional>

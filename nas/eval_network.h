@@ -1,4 +1,4 @@
-// Evaluation networks (BNAS-V2.md sections 4 and 7): the BCNN built from a genotype and trained
+// Evaluation networks (docs/METHOD.md §4 and §7): the BCNN built from a genotype and trained
 // from scratch, after the authors' model_b.py (NetworkCIFAR; NetworkImageNet_b2 for the ImageNet
 // stem). Every BN is affine, pooling ops carry no extra BN, and drop-path applies to every
 // non-identity op in training when drop_prob > 0.

@@ -1,4 +1,4 @@
-// MixedOp: one edge of a search cell (BNAS-V2.md section 3), full channels (k = 1: BNAS-D,
+// MixedOp: one edge of a search cell (docs/METHOD.md §3), full channels (k = 1: BNAS-D,
 // BNAS-v2-CLR) or partial channels (k > 1: BNAS-v2-PC), on the fused op ops::mixed_edge.
 //
 // The parametric candidates (sep/dil convs, and skip's FactorizedReduce on stride-2 edges) run

@@ -1,5 +1,5 @@
 // The candidate operations of the BNAS-v2 search space and their building blocks
-// (BNAS-V2.md section 2), as Op modules on the engine's differentiable ops.
+// (docs/METHOD.md §2), as Op modules on the engine's differentiable ops.
 //
 // Two forms (OpForm):
 //  - kSearch: every BN without affine parameters, and both pooling ops followed by an extra

@@ -35,14 +35,10 @@ const std::string& checkpoint_meta(const SafetensorsFile& f, const std::string& 
   return it->second;
 }
 
-void check_resume_config(const SafetensorsFile& f, const std::string& path, const nlohmann::json& config) {
-  const nlohmann::json saved = nlohmann::json::parse(checkpoint_meta(f, path, "config"));
-  for (const auto& [k, v] : config.items()) {
-    if (k == "log_interval" || k == "checkpoint_every" || k == "checkpoint_dir") continue;
-    BNAS_CHECK(saved.contains(k) && saved.at(k) == v, "checkpoint ", path, " was written with ", k, " = ",
-               saved.contains(k) ? saved.at(k).dump() : std::string("(unset)"), " but this run has ", k, " = ",
-               v.dump(), ": resume with the original settings");
-  }
+void fail_resume_mismatch(const std::string& path, const std::string& name, const nlohmann::json& saved,
+                          const nlohmann::json& now) {
+  BNAS_FAIL("checkpoint ", path, " was written with ", name, " = ", saved.dump(), " but this run has ", name, " = ",
+            now.dump(), ": resume with the original settings");
 }
 
 void restore_tensors(const SafetensorsFile& f, const std::string& path, const NamedTensors& dest) {

@@ -13,6 +13,7 @@
 #include "engine/checkpoint.h"
 #include "engine/rng.h"
 #include "nas/epoch_loop.h"
+#include "nas/settings.h"
 
 namespace bnas::nas {
 
@@ -30,10 +31,17 @@ SafetensorsFile load_run_checkpoint(const std::string& path, const char* format)
 // The metadata field `key` of the checkpoint f read from `path`; throws naming both if absent.
 const std::string& checkpoint_meta(const SafetensorsFile& f, const std::string& path, const std::string& key);
 
-// Throws, naming the first setting that differs, unless the checkpoint's config agrees with
-// `config` on everything but the bookkeeping (log_interval, checkpoint_every, checkpoint_dir),
-// which a resume may change.
-void check_resume_config(const SafetensorsFile& f, const std::string& path, const nlohmann::json& config);
+// Throws, naming the first setting that differs, unless the config a checkpoint was written with
+// (`saved`, read from its metadata) agrees with this run's (`now`) on every row fixed on resume
+// (settings.h; the bookkeeping rows may change).
+[[noreturn]] void fail_resume_mismatch(const std::string& path, const std::string& name, const nlohmann::json& saved,
+                                       const nlohmann::json& now);
+template <class Config>
+void check_resume_config(const SettingTable<Config>& table, const std::string& path, const Config& saved,
+                         const Config& now) {
+  if (const Setting<Config>* s = first_resume_difference(table, saved, now))
+    fail_resume_mismatch(path, s->name, s->get(saved), s->get(now));
+}
 
 // Copies the checkpoint's tensors into `dest` (same names), after checking that every one is
 // there with the same shape and dtype and that the checkpoint holds no others: on a mismatch

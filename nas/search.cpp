@@ -9,34 +9,44 @@
 #include "engine/checkpoint.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
-#include "engine/schedule.h"
 #include "nas/evaluate.h"
+#include "nas/genotype_file.h"
 #include "nas/run_checkpoint.h"
 
 namespace bnas::nas {
 
 // ---- configuration ----------------------------------------------------------------------------
 
+SearchConfig::SearchConfig()
+    : pc_k(SupernetConfig::pc_cifar().k),  // K and EN of the CIFAR search network, once
+      edge_norm(SupernetConfig::pc_cifar().edge_norm) {
+  batch = 512, lr = 0.2, lr_min = 0;  // bnas-v2-pc's weight schedule
+}
+
 const std::vector<std::string>& SearchConfig::preset_names() {
-  static const std::vector<std::string> names{"bnas-d", "bnas-v2-clr", "bnas-v2-pc", "imagenet"};
+  static const std::vector<std::string> names{"bnas-v2-pc", "bnas-v2-clr", "bnas-d", "imagenet"};
   return names;
 }
 
 SearchConfig SearchConfig::preset_config(const std::string& name) {
-  SearchConfig c;  // common: 50 epochs, C 16, layers 2, en_layers 1, momentum 0.9, wd 3e-4, clip 5
+  SearchConfig c;  // bnas-v2-pc; all: 50 epochs, C 16, layers 2, en_layers 1, momentum 0.9, wd 3e-4, clip 5
   c.preset = name;
-  if (name == "bnas-d") {
-    c.batch = 256, c.lr = 0.025, c.lr_min = 0.001, c.arch_lr = 3e-4, c.arch_start_epoch = 0;
-  } else if (name == "bnas-v2-clr") {
-    c.batch = 256, c.lr = 0.1, c.lr_min = 0, c.arch_lr = 3e-4, c.arch_start_epoch = 0;
-    c.clr.enabled = true, c.clr.power = 2, c.clr.mode = ClrMode::kScaleArchLr;
-  } else if (name == "bnas-v2-pc") {
-    c.pc_k = 4, c.edge_norm = true;
-    c.batch = 512, c.lr = 0.2, c.lr_min = 0, c.arch_lr = 6e-4, c.arch_start_epoch = 15;
+  if (name == "bnas-v2-pc") return c;
+  if (name == "bnas-d" || name == "bnas-v2-clr") {
+    const SupernetConfig full = SupernetConfig::full_cifar();
+    c.pc_k = full.k, c.edge_norm = full.edge_norm;
+    c.batch = 256, c.arch_lr = 3e-4, c.arch_start_epoch = 0;
+    if (name == "bnas-d") {
+      c.lr = 0.025, c.lr_min = 0.001;
+    } else {
+      c.lr = 0.1, c.lr_min = 0;
+      c.clr.enabled = true, c.clr.power = 2, c.clr.mode = ClrMode::kScaleArchLr;
+    }
   } else if (name == "imagenet") {
-    c.pc_k = 2, c.edge_norm = true;
-    c.batch = 512, c.lr = 0.2, c.lr_min = 0, c.warmup_epochs = 5;
-    c.arch_lr = 6e-3, c.arch_grad_clip = 5, c.unrolled = false, c.arch_start_epoch = 35;
+    const SupernetConfig in = SupernetConfig::pc_imagenet();
+    c.pc_k = in.k, c.edge_norm = in.edge_norm;
+    c.warmup_epochs = 5;
+    c.arch_lr = 6e-3, c.arch_grad_clip = 5, c.arch_start_epoch = 35;
   } else {
     std::string list;
     for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;
@@ -45,77 +55,68 @@ SearchConfig SearchConfig::preset_config(const std::string& name) {
   return c;
 }
 
+std::string SearchConfig::default_preset(const std::string& dataset) {
+  return dataset == "imagenet" ? "imagenet" : "bnas-v2-pc";
+}
+
+const SettingTable<SearchConfig>& SearchConfig::table() {
+  using C = SearchConfig;
+  static const SettingTable<C> t = [] {
+    SettingTable<C> rows{
+        setting<C>("preset", [](auto& c) -> auto& { return c.preset; },
+                   "the preset the other settings start from (default: the dataset's)", {}, preset_names()),
+        setting<C>("pc_k", [](auto& c) -> auto& { return c.pc_k; },
+                   "partial-channel proportion K: 1/K of the channels go through the mixed op (1: all)", at_least(1)),
+        setting<C>("edge_norm", [](auto& c) -> auto& { return c.edge_norm; }, "edge normalisation (beta)"),
+        setting<C>("random_channels", [](auto& c) -> auto& { return c.random_channels; },
+                   "a random channel subset per step (PC-DARTS) instead of the first C/K channels"),
+        setting<C>("arch_lr", [](auto& c) -> auto& { return c.arch_lr; }, "architecture (Adam) learning rate",
+                   above(0)),
+        setting<C>("arch_weight_decay", [](auto& c) -> auto& { return c.arch_weight_decay; },
+                   "architecture weight decay", at_least(0)),
+        setting<C>("arch_beta1", [](auto& c) -> auto& { return c.arch_beta1; }, "architecture Adam beta1",
+                   in_closed_open(0, 1)),
+        setting<C>("arch_beta2", [](auto& c) -> auto& { return c.arch_beta2; }, "architecture Adam beta2",
+                   in_closed_open(0, 1)),
+        setting<C>("arch_grad_clip", [](auto& c) -> auto& { return c.arch_grad_clip; },
+                   "architecture gradient-norm clipping (0: off)", at_least(0)),
+        setting<C>("arch_start_epoch", [](auto& c) -> auto& { return c.arch_start_epoch; },
+                   "first epoch with architecture updates", at_least(0)),
+        setting<C>("unrolled", [](auto& c) -> auto& { return c.unrolled; },
+                   "second-order architecture gradient (one unrolled weight step)"),
+        setting<C>("clr", [](auto& c) -> auto& { return c.clr.enabled; }, "confident learning rate"),
+        setting<C>("clr_power", [](auto& c) -> auto& { return c.clr.power; },
+                   "confident learning rate power p: confidence ((epoch + 1) / epochs)^p", at_least(0)),
+        enum_setting<C>("clr_mode", [](auto& c) -> auto& { return c.clr.mode; }, clr_mode_name, parse_clr_mode,
+                        "what the confidence scales: arch_lr (the paper) or val_loss (the reference's unrolled code)",
+                        {clr_mode_name(ClrMode::kScaleArchLr), clr_mode_name(ClrMode::kScaleValLoss)}),
+        setting<C>("train_portion", [](auto& c) -> auto& { return c.train_portion; },
+                   "fraction of the training images that trains w (the rest trains alpha)", in_open(0, 1)),
+    };
+    SettingTable<C> all = run_setting_rows<C>();
+    all.insert(all.end(), rows.begin(), rows.end());
+    return all;
+  }();
+  return t;
+}
+
 void SearchConfig::validate() const {
-  BNAS_CHECK(epochs > 0, "the search needs at least one epoch, got ", epochs);
-  BNAS_CHECK(batch > 0, "the batch size must be positive, got ", batch);
-  BNAS_CHECK(channels > 0 && layers > 0 && en_layers >= 0, "the network sizes must be positive");
-  BNAS_CHECK(pc_k >= 1 && channels % pc_k == 0, "the partial-channel proportion K = ", pc_k,
-             " must be at least 1 and divide the channel count ", channels);
-  BNAS_CHECK(lr > 0 && lr_min >= 0 && lr_min <= lr, "the weight learning rate must be positive and at least lr_min");
-  BNAS_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "warm-up epochs must be in [0, epochs), got ", warmup_epochs);
-  BNAS_CHECK(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got ", momentum);
-  BNAS_CHECK(weight_decay >= 0 && arch_weight_decay >= 0, "weight decay must not be negative");
-  BNAS_CHECK(grad_clip > 0, "the weight gradient clipping norm must be positive, got ", grad_clip);
-  BNAS_CHECK(arch_lr > 0, "the architecture learning rate must be positive, got ", arch_lr);
-  BNAS_CHECK(arch_grad_clip >= 0, "the architecture gradient clipping norm must not be negative");
-  BNAS_CHECK(arch_start_epoch >= 0, "the architecture start epoch must not be negative");
-  BNAS_CHECK(!clr.enabled || clr.power >= 0, "the confident-learning-rate power must not be negative");
-  BNAS_CHECK(train_portion > 0 && train_portion < 1, "train_portion must be in (0, 1), got ", train_portion);
-  BNAS_CHECK(log_interval >= 0 && checkpoint_every >= 0, "intervals must not be negative");
+  check_settings(table(), *this, "search setting");
+  check_run_settings(*this);
+  BNAS_CHECK(channels % pc_k == 0, "the partial-channel proportion K = ", pc_k, " must divide the channel count ",
+             channels);
 }
 
-nlohmann::json to_json(const SearchConfig& c) {
-  return {{"preset", c.preset},
-          {"channels", c.channels},
-          {"layers", c.layers},
-          {"en_layers", c.en_layers},
-          {"pc_k", c.pc_k},
-          {"edge_norm", c.edge_norm},
-          {"random_channels", c.random_channels},
-          {"epochs", c.epochs},
-          {"batch", c.batch},
-          {"lr", c.lr},
-          {"lr_min", c.lr_min},
-          {"warmup_epochs", c.warmup_epochs},
-          {"momentum", c.momentum},
-          {"weight_decay", c.weight_decay},
-          {"grad_clip", c.grad_clip},
-          {"arch_lr", c.arch_lr},
-          {"arch_weight_decay", c.arch_weight_decay},
-          {"arch_beta1", c.arch_beta1},
-          {"arch_beta2", c.arch_beta2},
-          {"arch_grad_clip", c.arch_grad_clip},
-          {"arch_start_epoch", c.arch_start_epoch},
-          {"unrolled", c.unrolled},
-          {"clr", c.clr.enabled},
-          {"clr_power", c.clr.power},
-          {"clr_mode", clr_mode_name(c.clr.mode)},
-          {"train_portion", c.train_portion},
-          {"seed", c.seed},
-          {"log_interval", c.log_interval},
-          {"checkpoint_every", c.checkpoint_every},
-          {"checkpoint_dir", c.checkpoint_dir}};
-}
+nlohmann::json to_json(const SearchConfig& c) { return settings_to_json(SearchConfig::table(), c); }
 
-SearchConfig search_config_from_json(const nlohmann::json& j) {
-  SearchConfig c;
-  if (j.contains("preset")) c = SearchConfig::preset_config(j.at("preset").get<std::string>());
-  auto get = [&](const char* k, auto& v) {
-    if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
-  };
-  get("channels", c.channels), get("layers", c.layers), get("en_layers", c.en_layers);
-  get("pc_k", c.pc_k), get("edge_norm", c.edge_norm), get("random_channels", c.random_channels);
-  get("epochs", c.epochs), get("batch", c.batch);
-  get("lr", c.lr), get("lr_min", c.lr_min), get("warmup_epochs", c.warmup_epochs);
-  get("momentum", c.momentum), get("weight_decay", c.weight_decay), get("grad_clip", c.grad_clip);
-  get("arch_lr", c.arch_lr), get("arch_weight_decay", c.arch_weight_decay);
-  get("arch_beta1", c.arch_beta1), get("arch_beta2", c.arch_beta2), get("arch_grad_clip", c.arch_grad_clip);
-  get("arch_start_epoch", c.arch_start_epoch), get("unrolled", c.unrolled);
-  get("clr", c.clr.enabled), get("clr_power", c.clr.power);
-  if (j.contains("clr_mode")) c.clr.mode = parse_clr_mode(j.at("clr_mode").get<std::string>());
-  get("train_portion", c.train_portion), get("seed", c.seed), get("log_interval", c.log_interval);
-  get("checkpoint_every", c.checkpoint_every), get("checkpoint_dir", c.checkpoint_dir);
-  return c;
+SearchConfig search_config_from_json(const nlohmann::json& j, SearchConfig base) {
+  check_settings_object(j, "search setting");
+  if (j.contains("preset")) {
+    find_setting(SearchConfig::table(), "preset")->check(j.at("preset"), "search setting");
+    base = SearchConfig::preset_config(j.at("preset").get<std::string>());
+  }
+  settings_from_json(SearchConfig::table(), j, base, "search setting");
+  return base;
 }
 
 SupernetConfig supernet_config(const SearchConfig& c, int classes, int input_channels, int input_size,
@@ -194,19 +195,22 @@ nlohmann::json to_json(const SearchInfo& i) {
 
 // ---- the search -------------------------------------------------------------------------------
 
+namespace {
+const SearchConfig& validated(const SearchConfig& c) {
+  c.validate();
+  return c;
+}
+}  // namespace
+
 Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, Communicator* comm)
     : model_(model),
       data_(data),
-      cfg_(config),
+      cfg_(validated(config)),
       comm_(comm ? comm : &local_comm_),
       weights_(model.weights()),
+      wstep_(weights_, cfg_),
       loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_) {
-  cfg_.validate();
-  SgdOptions so;
-  so.lr = cfg_.lr;
-  so.momentum = cfg_.momentum;
-  so.weight_decay = cfg_.weight_decay;
-  wopt_ = std::make_unique<SGD>(weights_, so);
+  set_deterministic(cfg_.deterministic);
   ArchitectOptions ao;
   ao.lr = cfg_.arch_lr;
   ao.beta1 = cfg_.arch_beta1;
@@ -214,7 +218,7 @@ Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, 
   ao.weight_decay = cfg_.arch_weight_decay;
   ao.unrolled = cfg_.unrolled;
   ao.grad_clip = cfg_.arch_grad_clip;
-  architect_ = std::make_unique<Architect>(model, ao, wopt_.get());
+  architect_ = std::make_unique<Architect>(model, ao, &wstep_.optimizer());
 
   for (const Tensor& w : weights_) info_.weight_parameters += w.numel();
   for (const Tensor& a : architect_->arch_tensors()) info_.arch_parameters += a.numel();
@@ -235,25 +239,20 @@ void Search::reduce_gradients(const std::vector<Tensor>& grads) {
 }
 
 double Search::begin_epoch(int epoch) {
-  const double lr = CosineSchedule{cfg_.lr, cfg_.lr_min, cfg_.epochs, cfg_.warmup_epochs}.at(epoch);
-  wopt_->set_lr(lr);
+  const double lr = wstep_.begin_epoch(epoch);
   architect_->set_lr(cfg_.clr.arch_lr(cfg_.arch_lr, epoch, cfg_.epochs));
   return lr;
 }
 
 void Search::step(const data::Batch& train, const data::Batch& valid, int epoch) {
   if (epoch >= cfg_.arch_start_epoch) {
-    architect_->compute_gradient(train, valid, wopt_->lr(), cfg_.clr.val_loss_scale(epoch, cfg_.epochs));
+    architect_->compute_gradient(train, valid, wstep_.optimizer().lr(), cfg_.clr.val_loss_scale(epoch, cfg_.epochs));
     reduce_gradients(architect_->optimizer().grads());
     architect_->apply();
   }
-  wopt_->zero_grad();
   const Tensor logits = model_.forward(train.images, true);
   const Tensor loss = ops::cross_entropy(logits, train.labels);
-  backward(loss, weights_);
-  reduce_gradients(wopt_->grads());
-  wopt_->clip_grad_norm(cfg_.grad_clip);
-  wopt_->step();
+  wstep_.step(loss, [this](const std::vector<Tensor>& grads) { reduce_gradients(grads); });
   loop_.count_step(loss, logits, train.labels);
 }
 
@@ -343,7 +342,7 @@ NamedTensors Search::checkpoint_tensors() const {
   NamedTensors all;
   append_group(all, "model.", model_.state_dict());
   append_group(all, "arch.", model_.arch_parameters());
-  append_group(all, "weight_opt.", wopt_->state());
+  append_group(all, "weight_opt.", wstep_.optimizer().state());
   append_group(all, "arch_opt.", architect_->optimizer().state());
   return all;
 }
@@ -363,7 +362,8 @@ void Search::resume(const std::string& dir) {
   BNAS_CHECK(data_.train && data_.valid, "resuming a search needs the training and validation loaders");
   const std::string path = (std::filesystem::path(dir) / kCheckpointFile).string();
   const SafetensorsFile f = load_run_checkpoint(path, kFormat);
-  check_resume_config(f, path, to_json(cfg_));
+  check_resume_config(SearchConfig::table(), path,
+                      search_config_from_json(nlohmann::json::parse(checkpoint_meta(f, path, "config"))), cfg_);
   const data::LoaderState train = loader_state_from_meta(checkpoint_meta(f, path, "train_loader"));
   const data::LoaderState valid = loader_state_from_meta(checkpoint_meta(f, path, "valid_loader"));
   restore_tensors(f, path, checkpoint_tensors());

@@ -1,4 +1,4 @@
-// The BNAS-v2 search loop (BNAS-V2.md section 6): bilevel optimisation of a SearchModel's
+// The BNAS-v2 search loop (docs/METHOD.md §6): bilevel optimisation of a SearchModel's
 // weights (SGD) and architecture parameters (Architect), with the presets of the paper, per-epoch
 // structured records, and checkpoints that resume exactly.
 //
@@ -7,7 +7,7 @@
 // is never recreated); from arch_start_epoch on, the architecture step; then the weight step
 // (SGD momentum 0.9, weight decay 3e-4, gradient clipping at 5, cosine learning rate per epoch
 // with optional linear warm-up). Gradients are averaged over data-parallel ranks at one place,
-// Search::reduce_gradients (ARCHITECTURE.md rule 8). Nothing in a step waits for the device:
+// Search::reduce_gradients (docs/DESIGN.md rule 8). Nothing in a step waits for the device:
 // running sums of the training loss and correct count stay on the device and are read at log
 // intervals.
 //
@@ -41,47 +41,45 @@
 #include "nas/broad_network.h"
 #include "nas/confident_lr.h"
 #include "nas/epoch_loop.h"
+#include "nas/run_settings.h"
 #include "nas/search_model.h"
+#include "nas/weight_step.h"
 
 namespace bnas::nas {
 
-struct SearchConfig {
-  std::string preset = "bnas-d";
-  // Search space / network (used by whoever constructs the model).
-  int channels = 16;    // C
-  int layers = 2;
-  int en_layers = 1;
-  int pc_k = 1;         // partial-channel proportion K (1: full channels)
-  bool edge_norm = false;
+// The search's settings: the shared ones (RunSettings) and the architecture's. A default
+// SearchConfig is the bnas-v2-pc preset (the CIFAR setting of BNAS-v2-PC).
+struct SearchConfig : RunSettings {
+  std::string preset = "bnas-v2-pc";
+  // Search space.
+  int pc_k;                      // partial-channel proportion K (1: full channels)
+  bool edge_norm = true;
   bool random_channels = false;  // PC-DARTS' random channel subsets instead of the first C/K
-  // Schedule.
-  int epochs = 50;
-  int batch = 256;
-  double lr = 0.025, lr_min = 0.001;
-  int warmup_epochs = 0;  // linear warm-up of the weight learning rate
-  double momentum = 0.9, weight_decay = 3e-4, grad_clip = 5;
   // Architecture.
-  double arch_lr = 3e-4, arch_weight_decay = 1e-3, arch_beta1 = 0.5, arch_beta2 = 0.999;
+  double arch_lr = 6e-4, arch_weight_decay = 1e-3, arch_beta1 = 0.5, arch_beta2 = 0.999;
   double arch_grad_clip = 0;  // 0: off
-  int arch_start_epoch = 0;   // no architecture update before this epoch
+  int arch_start_epoch = 15;  // no architecture update before this epoch
   bool unrolled = false;      // second order
   ConfidentLr clr;
-  // Data and bookkeeping.
+  // Data.
   double train_portion = 0.5;  // first part trains w, the rest alpha
-  uint64_t seed = 2;
-  int log_interval = 50;       // steps between progress callbacks (0: epoch ends only)
-  int checkpoint_every = 1;    // epochs (0: never)
-  std::string checkpoint_dir;  // empty: no checkpoints
 
-  // "bnas-d", "bnas-v2-clr", "bnas-v2-pc", "imagenet"; throws listing them otherwise.
+  SearchConfig();
+  // A preset: "bnas-v2-pc", "bnas-v2-clr", "bnas-d", "imagenet"; throws listing them otherwise.
   static SearchConfig preset_config(const std::string& name);
   static const std::vector<std::string>& preset_names();
+  // The preset a dataset searches with by default: imagenet for imagenet, else bnas-v2-pc.
+  static std::string default_preset(const std::string& dataset);
+  // Every setting, one row each (settings.h).
+  static const SettingTable<SearchConfig>& table();
   // Throws a sentence naming the first bad setting.
   void validate() const;
 };
 
 nlohmann::json to_json(const SearchConfig& c);
-SearchConfig search_config_from_json(const nlohmann::json& j);  // missing keys keep defaults
+// The keys of j set on `base`; a "preset" key first replaces base by that preset. Unknown keys,
+// wrong types and values out of bounds are errors naming the setting.
+SearchConfig search_config_from_json(const nlohmann::json& j, SearchConfig base = SearchConfig{});
 
 // The BroadSupernet a config searches (C, layers, en_layers, K, EN, channel selection; the
 // ImageNet stem for the imagenet preset), for `classes` classes on input_channels x
@@ -164,7 +162,7 @@ class Search {
   const SearchInfo& info() const { return info_; }
   const std::vector<EpochRecord>& records() const { return records_; }
   Architect& architect() { return *architect_; }
-  SGD& weight_optimizer() { return *wopt_; }
+  SGD& weight_optimizer() { return wstep_.optimizer(); }
   // The step's data-parallel gradient average: the only call to the communicator in a step.
   void reduce_gradients(const std::vector<Tensor>& grads);
 
@@ -182,7 +180,7 @@ class Search {
   Communicator* comm_;
   LocalCommunicator local_comm_;
   std::vector<Tensor> weights_;
-  std::unique_ptr<SGD> wopt_;
+  WeightStep wstep_;
   std::unique_ptr<Architect> architect_;
   EpochLoop loop_;
   SearchInfo info_;

@@ -30,7 +30,7 @@ class SearchModel {
   // Weights and BN buffers with the authors' PyTorch module paths (checkpoints).
   virtual NamedTensors state_dict() const = 0;
 
-  // The genotype derived from the current alpha/beta (BNAS-V2.md section 5; reads them back to
+  // The genotype derived from the current alpha/beta (docs/METHOD.md §5; reads them back to
   // the host: call at log intervals only).
   virtual Genotype genotype() const = 0;
 

@@ -7,13 +7,17 @@
 #include "engine/checkpoint.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
-#include "engine/schedule.h"
 #include "nas/evaluate.h"
 #include "nas/run_checkpoint.h"
 
 namespace bnas::nas {
 
 // ---- config -----------------------------------------------------------------------------------
+
+TrainConfig::TrainConfig() {
+  channels = 48, layers = 6, en_layers = 2;
+  epochs = 600, batch = 128, lr_min = 0, seed = 0;
+}
 
 TrainConfig TrainConfig::defaults_for(const std::string& dataset) {
   TrainConfig c;
@@ -34,71 +38,33 @@ TrainConfig TrainConfig::defaults_for(const std::string& dataset) {
     c.cutout = 0;
     return c;
   }
-  BNAS_CHECK(false, "unknown dataset '", dataset, "' (expected cifar10, cifar100, imagenet, mnist or fashion-mnist)");
-  return c;
+  BNAS_FAIL("unknown dataset '", dataset, "' (expected cifar10, cifar100, imagenet, mnist or fashion-mnist)");
+}
+
+const SettingTable<TrainConfig>& TrainConfig::table() {
+  using C = TrainConfig;
+  static const SettingTable<C> t = [] {
+    SettingTable<C> all = run_setting_rows<C>();
+    all.push_back(setting<C>("drop_path", [](auto& c) -> auto& { return c.drop_path; },
+                             "maximum drop-path probability (ramped linearly over the epochs)", in_closed_open(0, 1)));
+    all.push_back(setting<C>("label_smoothing", [](auto& c) -> auto& { return c.label_smoothing; },
+                             "label smoothing of the cross-entropy", in_closed_open(0, 1)));
+    all.push_back(setting<C>("cutout", [](auto& c) -> auto& { return c.cutout; },
+                             "cutout length of the training images (0: off)", at_least(0)));
+    return all;
+  }();
+  return t;
 }
 
 void TrainConfig::validate() const {
-  BNAS_CHECK(channels > 0, "channels must be positive (got ", channels, ")");
-  BNAS_CHECK(layers >= 2 && layers % 2 == 0, "layers must be an even number >= 2 (got ", layers, ")");
-  BNAS_CHECK(en_layers >= 1, "en_layers must be at least 1 (got ", en_layers, ")");
-  BNAS_CHECK(epochs > 0, "epochs must be positive (got ", epochs, ")");
-  BNAS_CHECK(batch > 0, "batch must be positive (got ", batch, ")");
-  BNAS_CHECK(lr > 0 && std::isfinite(lr), "lr must be a positive number (got ", lr, ")");
-  BNAS_CHECK(lr_min >= 0 && lr_min <= lr, "lr_min must be in [0, lr] (got ", lr_min, ")");
-  BNAS_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "warmup_epochs must be in [0, epochs) (got ",
-             warmup_epochs, ")");
-  BNAS_CHECK(momentum >= 0 && momentum < 1, "momentum must be in [0, 1) (got ", momentum, ")");
-  BNAS_CHECK(weight_decay >= 0, "weight_decay must be >= 0 (got ", weight_decay, ")");
-  BNAS_CHECK(grad_clip >= 0, "grad_clip must be >= 0 (got ", grad_clip, "; 0 turns clipping off)");
-  BNAS_CHECK(drop_path >= 0 && drop_path < 1, "drop_path must be in [0, 1) (got ", drop_path, ")");
-  BNAS_CHECK(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing must be in [0, 1) (got ",
-             label_smoothing, ")");
-  BNAS_CHECK(cutout >= 0, "cutout must be >= 0 (got ", cutout, ")");
-  BNAS_CHECK(log_interval >= 0, "log_interval must be >= 0 (got ", log_interval, ")");
-  BNAS_CHECK(checkpoint_every >= 0, "checkpoint_every must be >= 0 (got ", checkpoint_every, ")");
+  check_settings(table(), *this, "training setting");
+  check_run_settings(*this);
 }
 
-nlohmann::json to_json(const TrainConfig& c) {
-  return {{"channels", c.channels},
-          {"layers", c.layers},
-          {"en_layers", c.en_layers},
-          {"epochs", c.epochs},
-          {"batch", c.batch},
-          {"lr", c.lr},
-          {"lr_min", c.lr_min},
-          {"warmup_epochs", c.warmup_epochs},
-          {"momentum", c.momentum},
-          {"weight_decay", c.weight_decay},
-          {"grad_clip", c.grad_clip},
-          {"drop_path", c.drop_path},
-          {"label_smoothing", c.label_smoothing},
-          {"cutout", c.cutout},
-          {"seed", c.seed},
-          {"log_interval", c.log_interval},
-          {"checkpoint_every", c.checkpoint_every},
-          {"checkpoint_dir", c.checkpoint_dir}};
-}
+nlohmann::json to_json(const TrainConfig& c) { return settings_to_json(TrainConfig::table(), c); }
 
 TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig c) {
-  BNAS_CHECK(j.is_object(), "a training config must be a JSON object");
-  const nlohmann::json known = to_json(c);
-  for (const auto& [k, v] : j.items())
-    BNAS_CHECK(known.contains(k), "unknown training setting '", k, "'");
-  auto get = [&](const char* key, auto& field) {
-    if (!j.contains(key)) return;
-    try {
-      field = j.at(key).get<std::decay_t<decltype(field)>>();
-    } catch (const nlohmann::json::exception&) {
-      BNAS_CHECK(false, "training setting '", key, "' has the wrong type (", j.at(key).dump(), ")");
-    }
-  };
-  get("channels", c.channels), get("layers", c.layers), get("en_layers", c.en_layers);
-  get("epochs", c.epochs), get("batch", c.batch), get("lr", c.lr), get("lr_min", c.lr_min);
-  get("warmup_epochs", c.warmup_epochs), get("momentum", c.momentum), get("weight_decay", c.weight_decay);
-  get("grad_clip", c.grad_clip), get("drop_path", c.drop_path), get("label_smoothing", c.label_smoothing);
-  get("cutout", c.cutout), get("seed", c.seed), get("log_interval", c.log_interval);
-  get("checkpoint_every", c.checkpoint_every), get("checkpoint_dir", c.checkpoint_dir);
+  settings_from_json(TrainConfig::table(), j, c, "training setting");
   return c;
 }
 
@@ -146,37 +112,36 @@ nlohmann::json to_json(const TrainResult& r) {
 
 // ---- the trainer ------------------------------------------------------------------------------
 
+namespace {
+const TrainConfig& validated(const TrainConfig& c) {
+  c.validate();
+  return c;
+}
+}  // namespace
+
 Trainer::Trainer(EvalNetwork& net, TrainData data, const TrainConfig& config)
     : net_(net),
       data_(data),
-      cfg_(config),
+      cfg_(validated(config)),
       weights_(net.parameters()),
+      wstep_(weights_, cfg_),
       loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_) {
-  cfg_.validate();
   BNAS_CHECK(data_.train != nullptr, "training needs a training loader");
-  SgdOptions so;
-  so.lr = cfg_.lr;
-  so.momentum = cfg_.momentum;
-  so.weight_decay = cfg_.weight_decay;
-  opt_ = std::make_unique<SGD>(weights_, so);
+  set_deterministic(cfg_.deterministic);
 }
 
 int64_t Trainer::parameter_count() const { return net_.parameter_count(); }
 
 double Trainer::begin_epoch(int epoch) {
-  const double lr = CosineSchedule{cfg_.lr, cfg_.lr_min, cfg_.epochs, cfg_.warmup_epochs}.at(epoch);
-  opt_->set_lr(lr);
+  const double lr = wstep_.begin_epoch(epoch);
   net_.set_drop_prob(cfg_.drop_path * epoch / cfg_.epochs);
   return lr;
 }
 
 void Trainer::step(const data::Batch& batch) {
-  opt_->zero_grad();
   const Tensor logits = net_.forward(batch.images, true);
   const Tensor loss = ops::cross_entropy(logits, batch.labels, cfg_.label_smoothing);
-  backward(loss, weights_);
-  if (cfg_.grad_clip > 0) opt_->clip_grad_norm(cfg_.grad_clip);
-  opt_->step();
+  wstep_.step(loss);
   loop_.count_step(loss, logits, batch.labels);
 }
 
@@ -251,7 +216,7 @@ const char* const kFormat = "bnas-train-checkpoint/1";
 NamedTensors Trainer::checkpoint_tensors() const {
   NamedTensors all;
   append_group(all, "model.", net_.state_dict());
-  append_group(all, "opt.", opt_->state());
+  append_group(all, "opt.", wstep_.optimizer().state());
   return all;
 }
 
@@ -269,7 +234,8 @@ void Trainer::save_checkpoint(const std::string& dir) const {
 void Trainer::resume(const std::string& dir) {
   const std::string path = dir + "/" + kCheckpointFile;
   const SafetensorsFile f = load_run_checkpoint(path, kFormat);
-  check_resume_config(f, path, to_json(cfg_));
+  check_resume_config(TrainConfig::table(), path,
+                      train_config_from_json(nlohmann::json::parse(checkpoint_meta(f, path, "config"))), cfg_);
   const Genotype g = genotype_from_json(nlohmann::json::parse(checkpoint_meta(f, path, "genotype")), path);
   BNAS_CHECK(g == net_.genotype(), "checkpoint ", path, " was written for a different genotype");
   const data::LoaderState train = loader_state_from_meta(checkpoint_meta(f, path, "train_loader"));

@@ -1,4 +1,4 @@
-// Training an evaluation network from scratch (BNAS-V2.md section 7).
+// Training an evaluation network from scratch (docs/METHOD.md §7).
 //
 // Per epoch: the weight learning rate from the cosine schedule (optional linear warm-up), the
 // drop-path probability drop_path * epoch / epochs, then one pass over the training loader:
@@ -29,40 +29,33 @@
 #include "engine/optim.h"
 #include "nas/epoch_loop.h"
 #include "nas/eval_network.h"
+#include "nas/run_settings.h"
+#include "nas/weight_step.h"
 
 namespace bnas::nas {
 
-struct TrainConfig {
-  // Network (used by whoever builds the EvalNetwork).
-  int channels = 48;
-  int layers = 6;
-  int en_layers = 2;
-  // Schedule and regularisation.
-  int epochs = 600;
-  int batch = 128;
-  double lr = 0.025, lr_min = 0;
-  int warmup_epochs = 0;
-  double momentum = 0.9, weight_decay = 3e-4, grad_clip = 5;
-  double drop_path = 0.3;         // maximum drop-path probability (ramped over the epochs)
-  double label_smoothing = 0;     // 0.1 for ImageNet
-  int cutout = 16;                // cutout length for the training loader (0: off)
-  // Bookkeeping.
-  uint64_t seed = 0;
-  int log_interval = 50;          // steps between progress callbacks (0: epoch ends only)
-  int checkpoint_every = 1;       // epochs (0: never)
-  std::string checkpoint_dir;     // empty: no checkpoints
+// The training's settings: the shared ones (RunSettings) and its regularisation. A default
+// TrainConfig is the CIFAR-10 recipe.
+struct TrainConfig : RunSettings {
+  double drop_path = 0.3;      // maximum drop-path probability (ramped over the epochs)
+  double label_smoothing = 0;  // 0.1 for ImageNet
+  int cutout = 16;             // cutout length for the training loader (0: off)
 
+  TrainConfig();
   // "cifar10" (C 48, 600 epochs, cutout 16, drop-path 0.3), "cifar100" (same), "imagenet"
   // (C 44, 250 epochs, batch 256, lr 0.1, wd 3e-5, label smoothing 0.1, no cutout, no drop-path),
   // "mnist" / "fashion-mnist" (the transfer setting: C 36, 600 epochs of the CIFAR recipe,
   // no cutout; the inputs are 1 x 28 x 28). Throws listing the names otherwise.
   static TrainConfig defaults_for(const std::string& dataset);
+  // Every setting, one row each (settings.h).
+  static const SettingTable<TrainConfig>& table();
   // Throws a sentence naming the first bad setting.
   void validate() const;
 };
 
 nlohmann::json to_json(const TrainConfig& c);
-// Missing keys keep the values of `base`; unknown keys are an error naming them.
+// The keys of j set on `base`. Unknown keys, wrong types and values out of bounds are errors
+// naming the setting.
 TrainConfig train_config_from_json(const nlohmann::json& j, TrainConfig base = TrainConfig{});
 
 struct TrainData {
@@ -127,7 +120,7 @@ class Trainer {
   int64_t global_step() const { return loop_.global_step(); }
   const std::vector<TrainEpochRecord>& records() const { return records_; }
   TrainResult result() const;
-  SGD& optimizer() { return *opt_; }
+  SGD& optimizer() { return wstep_.optimizer(); }
   int64_t parameter_count() const;
 
   static constexpr const char* kCheckpointFile = "train.safetensors";
@@ -140,7 +133,7 @@ class Trainer {
   TrainData data_;
   TrainConfig cfg_;
   std::vector<Tensor> weights_;
-  std::unique_ptr<SGD> opt_;
+  WeightStep wstep_;
   EpochLoop loop_;
   std::vector<TrainEpochRecord> records_;
   bool started_ = false;  // on_start has fired: once per object, after its first step

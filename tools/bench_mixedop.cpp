@@ -1,7 +1,7 @@
 // bnas_bench_mixedop: the fused mixed edge (engine/mixed_edge.h) against the unfused composition
 // of engine ops (narrow, max/avg pool + BatchNorm, strided_zero, weighted_sum, bypass max pool,
 // concat, channel shuffle, edge-weight scale) on every edge shape of the BNAS-v2 CIFAR search
-// network (C = 16, layers 2, en_layers 1; BNAS-V2.md section 4), in search (training) mode.
+// network (C = 16, layers 2, en_layers 1; docs/METHOD.md §4), in search (training) mode.
 // The parametric branch outputs (sep/dil convs, FactorizedReduce) are inputs: both sides get the
 // same ones, so the figures isolate what the fusion replaces.
 //

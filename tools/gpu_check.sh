@@ -4,7 +4,7 @@
 # everything under ${OUT:-gpu_check_out}. Fails (non-zero) when a gpu test failed, when no gpu
 # test ran, or when any was skipped (a machine whose GPU the engine cannot use, e.g. a driver
 # older than the CUDA runtime: `bnas_engine info` says why).
-#   tools/gpu_check.sh            (from the repository root; a few minutes on an H100/H200)
+#   tools/gpu_check.sh            (from the repository root; its run time on a GPU is not measured yet)
 # A device machine without Debian's dataset-fashion-mnist gets it carried in: before the call,
 #   mkdir -p .gpu_data && cp -r /usr/share/datasets/fashion-mnist .gpu_data/   (about 30 MB)
 # and carry ".gpu_data".

@@ -100,6 +100,14 @@ inline std::string write_tiny_mnist(const std::string& name, int train = 60, int
   return dir;
 }
 
+// How many `start` records a run's log.jsonl holds (one per process that ran a step).
+inline int start_records(const std::string& log) {
+  std::ifstream in(log);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find("\"type\":\"start\"") != std::string::npos;
+  return n;
+}
+
 // Flags for a network small enough to train in seconds on the CPU.
 inline std::string tiny_train_flags() {
   return "--channels 4 --layers 2 --en-layers 1 --batch 16 --log-interval 2 --threads 2";

@@ -8,6 +8,9 @@
 #include "cli_test_util.h"
 #include "engine/device.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
+#include "nas/genotype_file.h"
+#include "nas/published_genotypes.h"
 #include "tools/report.h"
 
 using namespace bnas::clitest;
@@ -270,4 +273,17 @@ TEST(Cli, SearchTinyIdx) {
   const Result t = run_cli("train mnist --data " + data + " --genotype " + out + " --out " + tout +
                            " --epochs 1 " + tiny_train_flags());
   EXPECT_EQ(t.rc, 0) << t.err;
+}
+
+// One "start" record per process that runs steps (a search or training fires on_start once, and
+// the command runs it epoch by epoch): a training of two epochs writes one (a search of two:
+// SearchTinyIdx), and resuming a run killed after its first epoch adds exactly one more (the
+// runs of tests/cli/fixtures, on a dataset of their size).
+TEST(Cli, OneStartRecordPerProcess) {
+  const std::string data = write_tiny_mnist("starts", 40, 10);
+  const std::string out = temp_dir("starts_train") + "/run";
+  const Result t = run_cli("train mnist --genotype DARTS_V2 --data " + data + " --out " + out + " --epochs 2 " +
+                           tiny_train_flags());
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(start_records(out + "/log.jsonl"), 1);  // a resumed run adds one: test_old_runs
 }

@@ -10,7 +10,7 @@
 
 #include "cli_test_util.h"
 #include "engine/device.h"
-#include "nas/genotype.h"
+#include "nas/genotype_file.h"
 #include "tools/report.h"
 
 using namespace bnas::clitest;
@@ -80,6 +80,24 @@ TEST(CliGpu, TrainAndEvalOnCuda0MatchTheCpu) {
   const Result e = run_cli("eval mnist --device cuda:0 --data " + data + " --checkpoint " + base + "/gpu --threads 2");
   ASSERT_EQ(e.rc, 0) << e.err;
   EXPECT_DOUBLE_EQ(json::parse(e.out).at("test_acc").get<double>(), acc_g);
+}
+
+TEST(CliGpu, DeterministicFlagRestrictsTheConvolutionAlgorithms) {
+  REQUIRE_GPU();
+  const std::string data = write_tiny_mnist("gpu_det", 20, 10);
+  const std::string base = temp_dir("gpu_det_runs");
+  const std::string flags = " --genotype BNASv2_PC_cifar_v1 --epochs 1 --seed 4 --data " + data + " " + tiny_train_flags();
+  for (const bool det : {true, false}) {
+    const std::string run = base + (det ? "/det" : "/free");
+    const Result r = run_cli("train mnist --device cuda:0 --deterministic " + std::string(det ? "true" : "false") +
+                             " --out " + run + flags);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const json algos = json::parse(slurp(run + "/summary.json")).at("conv_algorithms");
+    ASSERT_FALSE(algos.empty());
+    for (const json& line : algos)  // format_conv_algorithm marks choices restricted to deterministic ones
+      EXPECT_EQ(line.get<std::string>().find(", deterministic") != std::string::npos, det) << line;
+    EXPECT_EQ(json::parse(slurp(run + "/config.json")).at("settings").at("deterministic"), det);
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "engine/check.h"
 #include "nas/genotype.h"
+#include "nas/published_genotypes.h"
 #include "tools/report.h"
 
 namespace fs = std::filesystem;

@@ -1,5 +1,5 @@
-// Fuzzes the two genotype parsers (nas/genotype.h): the recursive-descent DARTS-text parser and
-// the JSON reader. Any input must parse or throw bnas::Error; whatever parses must validate and
+// Fuzzes the two genotype parsers: the recursive-descent DARTS-text parser (nas/genotype_darts.h)
+// and the JSON reader (nas/genotype.h). Any input must parse or throw bnas::Error; whatever parses must validate and
 // survive both round trips (DARTS text and JSON) unchanged, else the target traps.
 // Seeds: tests/fuzz/seeds_genotype/; dictionary: tests/fuzz/genotype.dict (-dict=...).
 #include <cstddef>
@@ -10,6 +10,8 @@
 
 #include "engine/check.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
+#include "nas/genotype_file.h"
 
 namespace {
 void round_trip(const bnas::nas::Genotype& g) {

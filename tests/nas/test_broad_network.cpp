@@ -1,4 +1,4 @@
-// The BNAS-v2 search network (nas/broad_network.h): every shape of BNAS-V2.md section 4's table,
+// The BNAS-v2 search network (nas/broad_network.h): every shape of docs/METHOD.md §4's table,
 // the parameter counts of the authors' networks, checkpoint names, architecture parameters,
 // channel selection, and the activation memory kept for backward per image. The golden test of
 // the whole supernet against PyTorch is test_broad_network_golden.cpp.

@@ -17,6 +17,7 @@
 #include "engine/ops.h"
 #include "nas/broad_network.h"
 #include "nas/eval_network.h"
+#include "nas/published_genotypes.h"
 
 namespace bnas::nas {
 namespace {

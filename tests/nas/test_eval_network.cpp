@@ -1,4 +1,4 @@
-// Evaluation networks (nas/eval_network.h): shapes of BNAS-V2.md section 4 (C = 48, layers 6,
+// Evaluation networks (nas/eval_network.h): shapes of docs/METHOD.md §4 (C = 48, layers 6,
 // en_layers 2), the authors' parameter counts for the published genotypes at C = 48 and C = 36,
 // names, drop-path behaviour, the ImageNet and one-channel variants.
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "nas/eval_network.h"
+#include "nas/published_genotypes.h"
 #include "network_test_util.h"
 
 namespace bnas::nas {
@@ -122,7 +123,7 @@ TEST(EvalNetwork, ImageNetNetwork) {
   c.classes = 1000;
   c.stem = StemKind::kImageNet;
   EvalNetwork big(published_genotype("BNASv2_PC_image"), c);
-  // BNAS-V2.md: 4.113M parameters; the authors' NetworkImageNet_b2(44, 1000, 6, genotype,
+  // docs/METHOD.md §4 (the paper: 4.1M parameters); the authors' NetworkImageNet_b2(44, 1000, 6, genotype,
   // en_layers=2) has exactly 4,112,998.
   EXPECT_EQ(big.parameter_count(), 4112998);
   std::set<std::string> names;

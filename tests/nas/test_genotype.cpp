@@ -1,4 +1,4 @@
-// Genotypes: derivation from alpha/beta (BNAS-V2.md section 5) on hand-made weights with known
+// Genotypes: derivation from alpha/beta (docs/METHOD.md §5) on hand-made weights with known
 // answers and on weights whose answer the authors' own parse code gave; the DARTS text and JSON
 // round trips of every published genotype; every kind of malformed genotype.
 #include <gtest/gtest.h>
@@ -16,7 +16,11 @@
 #include <unistd.h>
 
 #include "engine/check.h"
+#include "nas/derive_genotype.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
+#include "nas/genotype_file.h"
+#include "nas/published_genotypes.h"
 
 namespace bnas::nas {
 namespace {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A PyTorch model of the BNAS-v2 search network (BNAS-V2.md sections 2-4), written for the
+"""A PyTorch model of the BNAS-v2 search network (docs/METHOD.md §2-§4), written for the
 golden tests of nas/broad_network.{h,cpp}: same structure and module paths as the authors'
 model_search_b.py (BNASv2PC with partial channels and edge normalisation, BNASv2CLR with full
 channels), generalised like the engine to `layers` cells with broad cells at
@@ -9,7 +9,7 @@ stem. Fixed channel selection (the first C/K channels), as the authors' code.
 EvalNetwork is the evaluation network of a genotype after the authors' model_b.py (NetworkCIFAR),
 with the same generalisation and module paths as nas/eval_network.{h,cpp}.
 
-Also counts parameters of the networks in BNAS-V2.md when run directly:
+Also counts parameters of the networks in docs/METHOD.md §4 when run directly:
   /usr/bin/python3 tests/reference/bnas_torch.py
 """
 import json

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the golden fixtures of tests/search/test_search_golden.cpp: two search steps
-(first-order architecture step, then weight step) of the TinySupernet (nas/tiny_supernet.h)
+(first-order architecture step, then weight step) of the TinySupernet (tests/search/tiny_supernet.h)
 mirrored in PyTorch, float64.
 
 Model: stem = Sequential(Conv2d(3, C, 3, padding=1, bias=False), BatchNorm2d(C)); two search

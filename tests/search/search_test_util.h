@@ -1,6 +1,7 @@
 // Synthetic data and helpers shared by the search tests.
 #pragma once
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -8,7 +9,7 @@
 #include "data/loader.h"
 #include "engine/rng.h"
 #include "nas/search.h"
-#include "nas/tiny_supernet.h"
+#include "tiny_supernet.h"
 
 namespace bnas::nas::testing {
 
@@ -65,16 +66,35 @@ inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t
   return l;
 }
 
-// A 4-channel TinySupernet for the 4 classes of synthetic_set.
-inline TinySupernetOptions tiny_model(uint64_t seed, int k = 1, bool edge_norm = false) {
-  TinySupernetOptions mo;
-  mo.channels = 4, mo.classes = 4, mo.seed = seed, mo.pc_k = k, mo.edge_norm = edge_norm;
-  return mo;
+// The networks the loop tests search: the TinySupernet (tiny_supernet.h: unfused edges, the
+// model of the golden test) and a small real BroadSupernet (nas/broad_network.h: the fused mixed
+// edge; two convolution cells, both broad, and one enhancement cell).
+enum class Supernet { kTiny, kBroad };
+
+inline const char* supernet_name(Supernet kind) { return kind == Supernet::kTiny ? "Tiny" : "Broad"; }
+// gtest prints a test's parameter with PrintTo and names the instances of a test parametrized by
+// the network with SupernetName.
+inline void PrintTo(Supernet kind, std::ostream* os) { *os << supernet_name(kind); }
+struct SupernetName {
+  template <class ParamInfo>
+  std::string operator()(const ParamInfo& info) const { return supernet_name(info.param); }
+};
+
+// That network for the 4 classes of synthetic_set's 3 x size x size images (the TinySupernet
+// takes any size), with the config's C, K, edge normalisation and seed, on the CPU.
+inline std::unique_ptr<SearchModel> make_supernet(Supernet kind, const SearchConfig& c, int size,
+                                                  DType dtype = DType::F32) {
+  if (kind == Supernet::kBroad)
+    return std::make_unique<BroadSupernet>(supernet_config(c, 4, 3, size, Device::cpu(), dtype));
+  TinySupernetOptions o;
+  o.channels = c.channels, o.classes = 4, o.seed = c.seed, o.pc_k = c.pc_k, o.edge_norm = c.edge_norm;
+  o.dtype = dtype;
+  return std::make_unique<TinySupernet>(o);
 }
 
 // The search settings of the loop tests: C = 4, weight lr 0.05 -> 0.001, no progress points.
 inline SearchConfig small_search(int epochs, int batch, double arch_lr) {
-  SearchConfig c;
+  SearchConfig c = SearchConfig::preset_config("bnas-d");  // full channels, no warm-up of alpha
   c.channels = 4;
   c.epochs = epochs;
   c.batch = batch;

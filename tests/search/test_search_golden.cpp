@@ -10,8 +10,8 @@
 
 #include "engine/checkpoint.h"
 #include "nas/search.h"
-#include "nas/tiny_supernet.h"
 #include "search_test_util.h"
+#include "tiny_supernet.h"
 
 namespace bnas::nas {
 namespace {
@@ -53,7 +53,7 @@ void run_case(const std::string& name) {
   // Loaders are required by the Search but unused here: steps take the fixture's batches.
   const auto set = testing::synthetic_set(16, 4, 8, 1);
   auto loaders = testing::make_loaders(set, 4, 1);
-  SearchConfig c;
+  SearchConfig c = SearchConfig::preset_config("bnas-d");  // full channels, no warm-up of alpha
   c.channels = mo.channels;
   c.epochs = 10;
   c.lr = 0.1, c.lr_min = 0;

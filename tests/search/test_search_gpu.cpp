@@ -9,8 +9,8 @@
 #include "engine/device.h"
 #include "engine/ops.h"
 #include "nas/search.h"
-#include "nas/tiny_supernet.h"
 #include "search_test_util.h"
+#include "tiny_supernet.h"
 
 namespace bnas::nas {
 namespace {
@@ -93,7 +93,7 @@ template <class Make> void compare_steps(Make make, SearchConfig c, int size, in
 }
 
 SearchConfig gpu_config(bool unrolled) {
-  SearchConfig c;
+  SearchConfig c = SearchConfig::preset_config("bnas-d");  // full channels, no warm-up of alpha
   c.channels = 8;
   c.epochs = 10;
   c.lr = 0.05;

@@ -1,5 +1,5 @@
 // Longer search tests on synthetic data: a short search learns, is reproducible, and resumes
-// bit-exactly from a checkpoint.
+// bit-exactly from a checkpoint (on both the TinySupernet and a small real BroadSupernet).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "nas/search.h"
-#include "nas/tiny_supernet.h"
 #include "search_test_util.h"
 
 namespace bnas::nas {
@@ -28,34 +27,33 @@ struct RunResult {
   std::vector<EpochRecord> records;
 };
 
-RunResult run_search(const SearchConfig& c, const TinySupernetOptions& mo, int stop_after = -1,
+// A search of `kind` on 8 x 8 synthetic images.
+RunResult run_search(testing::Supernet kind, const SearchConfig& c, int stop_after = -1,
                      const std::string& resume_dir = "", int images = 128) {
   const auto set = testing::synthetic_set(images, 4, 8, 1);
   auto loaders = testing::make_loaders(set, c.batch, c.seed);
-  TinySupernet model(mo);
-  Search s(model, loaders.data(), c);
+  const std::unique_ptr<SearchModel> model = testing::make_supernet(kind, c, 8);
+  Search s(*model, loaders.data(), c);
   if (!resume_dir.empty()) s.resume(resume_dir);
   RunResult r;
   r.genotype = s.run(stop_after);
-  r.state = testing::flat(model.state_dict());
-  r.alpha = testing::flat(model.arch_parameters());
+  r.state = testing::flat(model->state_dict());
+  r.alpha = testing::flat(model->arch_parameters());
   r.records = s.records();
   return r;
 }
-
-TinySupernetOptions tiny_model(int k = 1, bool en = false) { return testing::tiny_model(4, k, en); }
 
 TEST(SearchSlow, ShortSearchLearnsAndIsReproducible) {
   const SearchConfig c = short_config();
   int progress = 0;
   const auto set = testing::synthetic_set(64, 4, 8, 1);  // 2 steps of 16 per epoch
   auto loaders = testing::make_loaders(set, c.batch, c.seed);
-  TinySupernet model(tiny_model());
-  Search s(model, loaders.data(), c);
+  const std::unique_ptr<SearchModel> model = testing::make_supernet(testing::Supernet::kTiny, c, 8);
+  Search s(*model, loaders.data(), c);
   SearchInfo info;
   s.on_start = [&](const SearchInfo& i) { info = i; };
   s.on_progress = [&](const ProgressRecord&) { ++progress; };
-  const auto alpha0 = testing::flat(model.arch_parameters());
+  const auto alpha0 = testing::flat(model->arch_parameters());
   const Genotype g = s.run();
   const auto& rec = s.records();
   ASSERT_EQ(rec.size(), 6u);
@@ -66,7 +64,7 @@ TEST(SearchSlow, ShortSearchLearnsAndIsReproducible) {
   EXPECT_LT(rec.back().valid_loss, rec.front().valid_loss);
   EXPECT_LT(rec.back().valid_loss, 0.9 * std::log(4.0));
   double moved = 0;
-  const auto alpha1 = testing::flat(model.arch_parameters());
+  const auto alpha1 = testing::flat(model->arch_parameters());
   for (size_t i = 0; i < alpha0.size(); ++i) moved = std::max(moved, std::fabs(alpha1[i] - alpha0[i]));
   EXPECT_GT(moved, 1e-3);
   EXPECT_LT(rec.back().alpha_entropy, rec.front().alpha_entropy);
@@ -82,23 +80,23 @@ TEST(SearchSlow, ShortSearchLearnsAndIsReproducible) {
   EXPECT_EQ(j["alpha_softmax"]["alpha_conv"].size(), 14u);
 
   // Same seed, same everything.
-  const RunResult again = run_search(c, tiny_model(), -1, "", 64);
+  const RunResult again = run_search(testing::Supernet::kTiny, c, -1, "", 64);
   EXPECT_EQ(again.genotype, g);
   EXPECT_EQ(again.alpha, alpha1);
 }
 
 // 64 images, batch 16: 2 steps per epoch on each half.
-void expect_resume_exact(SearchConfig c, const TinySupernetOptions& mo, int stop_after) {
+void expect_resume_exact(testing::Supernet kind, SearchConfig c, int stop_after) {
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("bnas_search_resume_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(dir);
-  const RunResult straight = run_search(c, mo, -1, "", 64);
+  const RunResult straight = run_search(kind, c, -1, "", 64);
   c.checkpoint_dir = dir;
   c.checkpoint_every = 1;
-  const RunResult first = run_search(c, mo, stop_after, "", 64);
+  const RunResult first = run_search(kind, c, stop_after, "", 64);
   ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(dir) / Search::kCheckpointFile));
   EXPECT_NE(first.alpha, straight.alpha);  // stopped early: not the end state yet
-  const RunResult resumed = run_search(c, mo, -1, dir, 64);
+  const RunResult resumed = run_search(kind, c, -1, dir, 64);
   EXPECT_EQ(resumed.records.size(), static_cast<size_t>(c.epochs - stop_after));
   EXPECT_EQ(resumed.state, straight.state);  // bit-identical weights and BN buffers
   EXPECT_EQ(resumed.alpha, straight.alpha);  // ... alpha and beta
@@ -107,13 +105,19 @@ void expect_resume_exact(SearchConfig c, const TinySupernetOptions& mo, int stop
   std::filesystem::remove_all(dir);
 }
 
-TEST(SearchSlow, ResumeIsBitIdenticalFirstOrder) {
+// Resuming on both networks: the TinySupernet and a small real BroadSupernet.
+class SearchResume : public ::testing::TestWithParam<testing::Supernet> {};
+INSTANTIATE_TEST_SUITE_P(Supernets, SearchResume,
+                         ::testing::Values(testing::Supernet::kTiny, testing::Supernet::kBroad),
+                         testing::SupernetName());
+
+TEST_P(SearchResume, BitIdenticalFirstOrder) {
   SearchConfig c = short_config();
   c.epochs = 3;
-  expect_resume_exact(c, tiny_model(), 1);
+  expect_resume_exact(GetParam(), c, 1);
 }
 
-TEST(SearchSlow, ResumeIsBitIdenticalUnrolledPcEnClr) {
+TEST_P(SearchResume, BitIdenticalUnrolledPcEnClr) {
   SearchConfig c = short_config();
   c.epochs = 3;
   c.unrolled = true;
@@ -123,7 +127,7 @@ TEST(SearchSlow, ResumeIsBitIdenticalUnrolledPcEnClr) {
   c.arch_start_epoch = 1;
   c.warmup_epochs = 1;
   c.arch_grad_clip = 5;
-  expect_resume_exact(c, tiny_model(2, true), 1);
+  expect_resume_exact(GetParam(), c, 1);
 }
 
 TEST(SearchSlow, ResumeRefusesADifferentConfig) {
@@ -133,9 +137,9 @@ TEST(SearchSlow, ResumeRefusesADifferentConfig) {
   SearchConfig c = short_config();
   c.epochs = 2;
   c.checkpoint_dir = dir;
-  run_search(c, tiny_model(), 1, "", 32);
+  run_search(testing::Supernet::kTiny, c, 1, "", 32);
   c.lr = 0.1;
-  EXPECT_THROW(run_search(c, tiny_model(), -1, dir, 32), Error);
+  EXPECT_THROW(run_search(testing::Supernet::kTiny, c, -1, dir, 32), Error);
   std::filesystem::remove_all(dir);
 }
 

@@ -11,7 +11,9 @@
 
 #include "data/catalog.h"
 #include "engine/check.h"
+#include "nas/settings.h"
 #include "tools/cli/run_dir.h"
+#include "tools/cli/setting_flags.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -19,22 +21,24 @@ using nlohmann::json;
 namespace bnas::cli {
 namespace {
 
-std::string key_to_flag(const std::string& key) {
-  std::string f = "--" + key;
-  for (char& ch : f)
-    if (ch == '_') ch = '-';
-  return f;
-}
-
 void apply_config_file(CLI::App* sub, const std::string& path) {
   if (path.empty()) return;
   const json j = read_json_file(path, "config file");
   BNAS_CHECK(j.is_object(), "config file ", path, " must hold a JSON object whose keys are flag names");
   for (const auto& [key, value] : j.items()) {
     if (key == "config" || key == "dataset") continue;
-    CLI::Option* opt = sub->get_option_no_throw(key_to_flag(key));
-    BNAS_CHECK(opt != nullptr, "config file ", path, ": '", key, "' is not a setting of `", sub->get_name(),
-               "` (see bnas_engine ", sub->get_name(), " --help)");
+    CLI::Option* opt = sub->get_option_no_throw(flag_name(key));
+    if (opt == nullptr) {
+      std::vector<std::string> keys;
+      for (const CLI::Option* o : sub->get_options())
+        if (!o->get_lnames().empty() && o->get_lnames().front() != "help" && o->get_lnames().front() != "config")
+          keys.push_back(o->get_lnames().front());
+      std::string hint = nas::closest_name(key, keys);
+      for (char& ch : hint)
+        if (ch == '-') ch = '_';
+      BNAS_FAIL("config file ", path, ": '", key, "' is not a setting of `", sub->get_name(), "` (did you mean '",
+                hint, "'? see bnas_engine ", sub->get_name(), " --help)");
+    }
     if (opt->count() > 0) continue;
     std::string s;
     if (value.is_string())
@@ -63,7 +67,6 @@ void add_common(CLI::App* sub, Common& c, bool dataset_required) {
       ->capture_default_str();
   sub->add_option("--config", c.config, "JSON file whose keys mirror the flags (flags override it)")
       ->check(CLI::ExistingFile);
-  c.seed.opt = sub->add_option("--seed", c.seed.value, "random seed (weights, data order, augmentation)");
   sub->add_option("--out", c.out, "run directory (default runs/<command>-<dataset>-<time>)");
   sub->add_option("--resume", c.resume, "continue the run in this run directory from its last checkpoint")
       ->check(CLI::ExistingDirectory);

@@ -1,5 +1,5 @@
-// The flags search and train share (dataset, --device, --config, --seed, --out, --resume, --data,
-// --threads, --subset), such a run command's registration, and what every command does with
+// The flags search and train share besides their settings (dataset, --device, --config, --out,
+// --resume, --data, --threads, --subset), such a run command's registration, and what every command does with
 // them: apply the --config file, set the threads, choose the device and find the dataset's folder.
 #pragma once
 #include <cstdint>
@@ -30,7 +30,6 @@ struct Common {
   std::string dataset;
   std::string device = "auto";
   std::string config;
-  Flag<uint64_t> seed;
   std::string out;
   std::string resume;
   std::string data;

@@ -65,18 +65,18 @@ int run_eval(const Common& c, const std::string& checkpoint_arg, int batch, int6
     Tensor d = t;
     d.copy_(f.tensors.at("model." + n));
   }
-  const LoadedData d = load_train_data(c.dataset, data_dir, dev, batch, cfg.seed, 0, 0, test_subset, false);
+  const TrainLoaders d = load_train_data(c.dataset, data_dir, dev, batch, cfg.seed, 0, 0, test_subset, false);
   // A one-epoch trainer is only used for its evaluation pass.
-  nas::Trainer t(net, {d.b.get(), d.b.get()}, [&] {
+  nas::Trainer t(net, {d.test.get(), d.test.get()}, [&] {
     nas::TrainConfig e = cfg;
     e.checkpoint_dir.clear();
     return e;
   }());
-  const auto [loss, acc] = t.evaluate(*d.b);
-  const json out = {{"dataset", c.dataset}, {"checkpoint", path}, {"test_images", d.n_b},
+  const auto [loss, acc] = t.evaluate(*d.test);
+  const json out = {{"dataset", c.dataset}, {"checkpoint", path}, {"test_images", d.n_test},
                     {"test_loss", loss},     {"test_acc", acc},     {"epochs_trained", std::stoi(meta("epoch"))}};
   std::fprintf(stderr, "test accuracy %.2f%% (loss %.4f) on %lld %s test images\n", 100 * acc, loss,
-               static_cast<long long>(d.n_b), c.dataset.c_str());
+               static_cast<long long>(d.n_test), c.dataset.c_str());
   std::printf("%s\n", out.dump().c_str());
   return kOk;
 }

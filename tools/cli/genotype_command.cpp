@@ -8,6 +8,9 @@
 
 #include "engine/check.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
+#include "nas/genotype_file.h"
+#include "nas/published_genotypes.h"
 #include "tools/cli/commands.h"
 #include "tools/cli_app.h"
 #include "tools/report.h"

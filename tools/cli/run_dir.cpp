@@ -10,6 +10,7 @@
 
 #include "engine/check.h"
 #include "engine/checkpoint.h"
+#include "nas/genotype_file.h"
 #include "tools/cli/build_info.h"
 
 namespace fs = std::filesystem;

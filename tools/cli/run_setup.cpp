@@ -1,5 +1,5 @@
 // Loaders and network configs of a run (run_setup.h). The loaders own their index lists;
-// LoadedData keeps the shared image sets and sources alive as long as the loaders.
+// SearchLoaders and TrainLoaders keep the shared image sets and sources alive as long as the loaders.
 #include "tools/cli/run_setup.h"
 
 #include <filesystem>
@@ -18,9 +18,9 @@ nas::StemKind stem_for(const data::DatasetInfo& info) {
 
 }  // namespace
 
-LoadedData load_search_data(const std::string& dataset, const std::string& data_dir, Device dev,
-                            const nas::SearchConfig& cfg, int64_t subset) {
-  LoadedData d;
+SearchLoaders load_search_data(const std::string& dataset, const std::string& data_dir, Device dev,
+                               const nas::SearchConfig& cfg, int64_t subset) {
+  SearchLoaders d;
   data::LoaderOptions lo;
   lo.batch_size = cfg.batch;
   lo.seed = cfg.seed;
@@ -31,42 +31,42 @@ LoadedData load_search_data(const std::string& dataset, const std::string& data_
   data::LoaderOptions le = lo;
   le.shuffle = false;
   if (dataset == "imagenet") {
-    d.train_src = data::open_encoded((fs::path(data_dir) / "train").string());
+    d.source = data::open_encoded((fs::path(data_dir) / "train").string());
     std::vector<int32_t> ia, ib;
     if (subset > 0) {
-      const auto idx = data::subset_indices(static_cast<int64_t>(d.train_src->size()), subset, cfg.seed);
+      const auto idx = data::subset_indices(static_cast<int64_t>(d.source->size()), subset, cfg.seed);
       const auto split = static_cast<size_t>(static_cast<double>(idx.size()) * cfg.train_portion);
       ia.assign(idx.begin(), idx.begin() + static_cast<long>(split));
       ib.assign(idx.begin() + static_cast<long>(split), idx.end());
     } else {
-      data::imagenet_search_split(*d.train_src, cfg.seed, &ia, &ib);
+      data::imagenet_search_split(*d.source, cfg.seed, &ia, &ib);
     }
     BNAS_CHECK(!ia.empty() && !ib.empty(), "the ImageNet search subsets are empty (too few images per class)");
-    d.n_a = static_cast<int64_t>(ia.size()), d.n_b = static_cast<int64_t>(ib.size());
-    d.a = std::make_unique<data::DecodeLoader>(d.train_src, ia, data::ImageAugment::imagenet_train(), lo);
-    d.b = std::make_unique<data::DecodeLoader>(d.train_src, ib, data::ImageAugment::imagenet_train(), lv);
-    d.c = std::make_unique<data::DecodeLoader>(d.train_src, ib, data::ImageAugment::imagenet_test(), le);
+    d.n_train_w = static_cast<int64_t>(ia.size()), d.n_train_alpha = static_cast<int64_t>(ib.size());
+    d.train_w = std::make_unique<data::DecodeLoader>(d.source, ia, data::ImageAugment::imagenet_train(), lo);
+    d.train_alpha = std::make_unique<data::DecodeLoader>(d.source, ib, data::ImageAugment::imagenet_train(), lv);
+    d.valid_eval = std::make_unique<data::DecodeLoader>(d.source, ib, data::ImageAugment::imagenet_test(), le);
     return d;
   }
   const data::ImageSet set = data::read_split(dataset, data_dir, data::Split::Train);
-  d.train_set = data::upload(set, dev);
+  d.images = data::upload(set, dev);
   const auto idx = data::subset_indices(set.n, subset, cfg.seed);
   const auto split = static_cast<size_t>(static_cast<double>(idx.size()) * cfg.train_portion);
   std::vector<int32_t> ia(idx.begin(), idx.begin() + static_cast<long>(split)),
       ib(idx.begin() + static_cast<long>(split), idx.end());
   BNAS_CHECK(!ia.empty() && !ib.empty(), "the search needs images in both halves: ", idx.size(),
              " images with train_portion ", cfg.train_portion);
-  d.n_a = static_cast<int64_t>(ia.size()), d.n_b = static_cast<int64_t>(ib.size());
+  d.n_train_w = static_cast<int64_t>(ia.size()), d.n_train_alpha = static_cast<int64_t>(ib.size());
   const data::CropAugment aug = data::train_augment(dataset, 0);  // no cutout in the search
-  d.a = std::make_unique<data::DeviceLoader>(d.train_set, ia, aug, lo);
-  d.b = std::make_unique<data::DeviceLoader>(d.train_set, ib, aug, lv);
-  d.c = std::make_unique<data::DeviceLoader>(d.train_set, ib, data::test_augment(dataset), le);
+  d.train_w = std::make_unique<data::DeviceLoader>(d.images, ia, aug, lo);
+  d.train_alpha = std::make_unique<data::DeviceLoader>(d.images, ib, aug, lv);
+  d.valid_eval = std::make_unique<data::DeviceLoader>(d.images, ib, data::test_augment(dataset), le);
   return d;
 }
 
-LoadedData load_train_data(const std::string& dataset, const std::string& data_dir, Device dev, int batch,
-                           uint64_t seed, int cutout, int64_t subset, int64_t test_subset, bool want_train) {
-  LoadedData d;
+TrainLoaders load_train_data(const std::string& dataset, const std::string& data_dir, Device dev, int batch,
+                             uint64_t seed, int cutout, int64_t subset, int64_t test_subset, bool want_train) {
+  TrainLoaders d;
   data::LoaderOptions lo;
   lo.batch_size = batch;
   lo.seed = seed;
@@ -77,27 +77,27 @@ LoadedData load_train_data(const std::string& dataset, const std::string& data_d
     if (want_train) {
       d.train_src = data::open_encoded((fs::path(data_dir) / "train").string());
       const auto idx = data::subset_indices(static_cast<int64_t>(d.train_src->size()), subset, seed);
-      d.n_a = static_cast<int64_t>(idx.size());
-      d.a = std::make_unique<data::DecodeLoader>(d.train_src, idx, data::ImageAugment::imagenet_train(), lo);
+      d.n_train = static_cast<int64_t>(idx.size());
+      d.train = std::make_unique<data::DecodeLoader>(d.train_src, idx, data::ImageAugment::imagenet_train(), lo);
     }
     d.test_src = data::open_encoded((fs::path(data_dir) / "val").string());
     const auto tidx = data::subset_indices(static_cast<int64_t>(d.test_src->size()), test_subset, seed);
-    d.n_b = static_cast<int64_t>(tidx.size());
-    d.b = std::make_unique<data::DecodeLoader>(d.test_src, tidx, data::ImageAugment::imagenet_test(), lt);
+    d.n_test = static_cast<int64_t>(tidx.size());
+    d.test = std::make_unique<data::DecodeLoader>(d.test_src, tidx, data::ImageAugment::imagenet_test(), lt);
     return d;
   }
   if (want_train) {
     const data::ImageSet set = data::read_split(dataset, data_dir, data::Split::Train);
     d.train_set = data::upload(set, dev);
     const auto idx = data::subset_indices(set.n, subset, seed);
-    d.n_a = static_cast<int64_t>(idx.size());
-    d.a = std::make_unique<data::DeviceLoader>(d.train_set, idx, data::train_augment(dataset, cutout), lo);
+    d.n_train = static_cast<int64_t>(idx.size());
+    d.train = std::make_unique<data::DeviceLoader>(d.train_set, idx, data::train_augment(dataset, cutout), lo);
   }
   const data::ImageSet test = data::read_split(dataset, data_dir, data::Split::Test);
   d.test_set = data::upload(test, dev);
   const auto tidx = data::subset_indices(test.n, test_subset, seed);
-  d.n_b = static_cast<int64_t>(tidx.size());
-  d.b = std::make_unique<data::DeviceLoader>(d.test_set, tidx, data::test_augment(dataset), lt);
+  d.n_test = static_cast<int64_t>(tidx.size());
+  d.test = std::make_unique<data::DeviceLoader>(d.test_set, tidx, data::test_augment(dataset), lt);
   return d;
 }
 

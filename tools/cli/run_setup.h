@@ -17,23 +17,33 @@
 
 namespace bnas::cli {
 
-// The loaders and the data they share, kept alive for the run. Search: a trains w, b trains
-// alpha, c walks b's images for validation. Train and eval: a trains, b tests.
-struct LoadedData {
-  std::shared_ptr<const data::DeviceImageSet> train_set, test_set;
-  std::shared_ptr<const data::EncodedSource> train_src, test_src;
-  std::unique_ptr<data::Loader> a, b, c;
-  int64_t n_a = 0, n_b = 0, n_c = 0;
+// A search's loaders and the data they share, kept alive for the run.
+struct SearchLoaders {
+  std::shared_ptr<const data::DeviceImageSet> images;  // CIFAR / MNIST family: the training split
+  std::shared_ptr<const data::EncodedSource> source;   // ImageNet: the encoded training images
+  std::unique_ptr<data::Loader> train_w;      // the half that trains the weights
+  std::unique_ptr<data::Loader> train_alpha;  // the half that trains the architecture
+  std::unique_ptr<data::Loader> valid_eval;   // train_alpha's images, once per epoch, for validation
+  int64_t n_train_w = 0, n_train_alpha = 0;   // images in each half
+  nas::SearchData search_data() const { return {train_w.get(), train_alpha.get(), valid_eval.get()}; }
+};
+
+// A training's or an evaluation's loaders and the data they share, kept alive for the run.
+struct TrainLoaders {
+  std::shared_ptr<const data::DeviceImageSet> train_set, test_set;  // CIFAR / MNIST family
+  std::shared_ptr<const data::EncodedSource> train_src, test_src;   // ImageNet
+  std::unique_ptr<data::Loader> train, test;  // train: null for an evaluation
+  int64_t n_train = 0, n_test = 0;
 };
 
 // The training split (or a seeded --subset of it) cut at cfg.train_portion into the w and alpha
 // halves; ImageNet without --subset takes the paper's per-class 10% + 2.5%. No cutout.
-LoadedData load_search_data(const std::string& dataset, const std::string& data_dir, Device dev,
-                            const nas::SearchConfig& cfg, int64_t subset);
+SearchLoaders load_search_data(const std::string& dataset, const std::string& data_dir, Device dev,
+                               const nas::SearchConfig& cfg, int64_t subset);
 // The test loader (a seeded test_subset), and the training loader (a seeded subset, cutout
 // `cutout`) when want_train.
-LoadedData load_train_data(const std::string& dataset, const std::string& data_dir, Device dev, int batch,
-                           uint64_t seed, int cutout, int64_t subset, int64_t test_subset, bool want_train);
+TrainLoaders load_train_data(const std::string& dataset, const std::string& data_dir, Device dev, int batch,
+                             uint64_t seed, int cutout, int64_t subset, int64_t test_subset, bool want_train);
 
 // The supernet a search config builds for the dataset's images (the ImageNet stem for imagenet).
 nas::SupernetConfig search_network_config(const nas::SearchConfig& cfg, const data::DatasetInfo& info, Device dev);

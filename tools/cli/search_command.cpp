@@ -13,6 +13,7 @@
 #include "engine/conv_algorithms.h"
 #include "nas/broad_network.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
 #include "nas/search.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
@@ -21,6 +22,7 @@
 #include "tools/cli/run_dir.h"
 #include "tools/cli/run_log.h"
 #include "tools/cli/run_setup.h"
+#include "tools/cli/setting_flags.h"
 #include "tools/cli_app.h"
 #include "tools/report.h"
 
@@ -31,61 +33,30 @@ namespace bnas::cli {
 namespace {
 
 struct SearchFlags {
-  std::string preset = "bnas-v2-pc";
-  Flag<int> epochs, batch, channels, layers, en_layers, pc_k, arch_start_epoch, warmup_epochs, log_interval,
-      checkpoint_every;
-  Flag<double> lr, lr_min, arch_lr, train_portion, clr_power, weight_decay, grad_clip, arch_grad_clip;
-  Flag<bool> edge_norm, unrolled, clr;
-  Flag<std::string> clr_mode;
+  SettingFlags<nas::SearchConfig> settings;
 };
 
 void add_search_flags(CLI::App* s, SearchFlags& f) {
-  s->add_option("--preset", f.preset, "bnas-v2-pc, bnas-v2-clr, bnas-d or imagenet")
-      ->check(CLI::IsMember(nas::SearchConfig::preset_names()))
-      ->capture_default_str();
-  f.epochs.opt = s->add_option("--epochs", f.epochs.value, "search epochs");
-  f.batch.opt = s->add_option("--batch", f.batch.value, "batch size");
-  f.channels.opt = s->add_option("--channels", f.channels.value, "initial node width C");
-  f.layers.opt = s->add_option("--layers", f.layers.value, "convolution cells");
-  f.en_layers.opt = s->add_option("--en-layers", f.en_layers.value, "enhancement cells");
-  f.pc_k.opt = s->add_option("--pc-k", f.pc_k.value, "partial-channel proportion K (1: full channels)");
-  f.edge_norm.opt = s->add_option("--edge-norm", f.edge_norm.value, "edge normalisation (true/false)");
-  f.lr.opt = s->add_option("--lr", f.lr.value, "weight learning rate");
-  f.lr_min.opt = s->add_option("--lr-min", f.lr_min.value, "final weight learning rate");
-  f.warmup_epochs.opt = s->add_option("--warmup-epochs", f.warmup_epochs.value, "linear warm-up epochs");
-  f.weight_decay.opt = s->add_option("--weight-decay", f.weight_decay.value, "weight decay");
-  f.grad_clip.opt = s->add_option("--grad-clip", f.grad_clip.value, "weight gradient clipping norm");
-  f.arch_lr.opt = s->add_option("--arch-lr", f.arch_lr.value, "architecture learning rate");
-  f.arch_grad_clip.opt = s->add_option("--arch-grad-clip", f.arch_grad_clip.value, "architecture gradient clip (0: off)");
-  f.arch_start_epoch.opt = s->add_option("--arch-start-epoch", f.arch_start_epoch.value,
-                                         "first epoch with architecture updates");
-  f.unrolled.opt = s->add_option("--unrolled", f.unrolled.value, "second-order architecture gradient (true/false)");
-  f.clr.opt = s->add_option("--clr", f.clr.value, "confident learning rate (true/false)");
-  f.clr_power.opt = s->add_option("--clr-power", f.clr_power.value, "CLR power p (implies --clr true)");
-  f.clr_mode.opt = s->add_option("--clr-mode", f.clr_mode.value, "arch_lr (paper) or val_loss (reference unrolled)");
-  f.train_portion.opt = s->add_option("--train-portion", f.train_portion.value,
-                                      "fraction of the training images that trains w (the rest trains alpha)");
-  f.log_interval.opt = s->add_option("--log-interval", f.log_interval.value, "steps between progress lines");
-  f.checkpoint_every.opt = s->add_option("--checkpoint-every", f.checkpoint_every.value, "epochs between checkpoints");
+  f.settings.add(s, nas::SearchConfig::table(), {"checkpoint_dir"});  // the run directory holds the checkpoints
 }
 
+// The preset (the given one, else the dataset's), or the resumed run's settings, then the
+// flags given.
 nas::SearchConfig resolve_search_config(const SearchFlags& f, const Common& c, const json* saved) {
-  nas::SearchConfig cfg = saved ? nas::search_config_from_json(saved->at("settings"))
-                                : nas::SearchConfig::preset_config(f.preset);
-  if (!saved && (c.dataset == "mnist" || c.dataset == "fashion-mnist" || c.dataset == "cifar100") &&
-      f.preset == "imagenet")
-    BNAS_FAIL("the imagenet preset is for the imagenet dataset");
-  f.epochs.apply(cfg.epochs), f.batch.apply(cfg.batch), f.channels.apply(cfg.channels);
-  f.layers.apply(cfg.layers), f.en_layers.apply(cfg.en_layers), f.pc_k.apply(cfg.pc_k);
-  f.edge_norm.apply(cfg.edge_norm), f.lr.apply(cfg.lr), f.lr_min.apply(cfg.lr_min);
-  f.warmup_epochs.apply(cfg.warmup_epochs), f.weight_decay.apply(cfg.weight_decay), f.grad_clip.apply(cfg.grad_clip);
-  f.arch_lr.apply(cfg.arch_lr), f.arch_grad_clip.apply(cfg.arch_grad_clip);
-  f.arch_start_epoch.apply(cfg.arch_start_epoch), f.unrolled.apply(cfg.unrolled), f.clr.apply(cfg.clr.enabled);
-  if (f.clr_power.given()) cfg.clr.enabled = true, cfg.clr.power = f.clr_power.value;
-  if (f.clr_mode.given()) cfg.clr.mode = nas::parse_clr_mode(f.clr_mode.value);
-  f.train_portion.apply(cfg.train_portion), f.log_interval.apply(cfg.log_interval);
-  f.checkpoint_every.apply(cfg.checkpoint_every);
-  c.seed.apply(cfg.seed);
+  json given = f.settings.given();
+  nas::SearchConfig base;
+  if (saved) {
+    base = nas::search_config_from_json(saved->at("settings"));
+    BNAS_CHECK(given.value("preset", base.preset) == base.preset, "--resume: the run searched with preset ",
+               base.preset, ", not ", given.value("preset", ""));
+  } else {
+    const std::string preset = given.value("preset", nas::SearchConfig::default_preset(c.dataset));
+    BNAS_CHECK(preset != "imagenet" || c.dataset == "imagenet", "the imagenet preset is for the imagenet dataset, not ",
+               c.dataset);
+    base = nas::SearchConfig::preset_config(preset);
+  }
+  given.erase("preset");
+  nas::SearchConfig cfg = nas::search_config_from_json(given, base);
   if (cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;  // the run directory always keeps a checkpoint
   cfg.validate();
   return cfg;
@@ -104,10 +75,10 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
   cfg.checkpoint_dir = (fs::path(dir) / "checkpoints").string();
 
   // Data: the training split, optionally a seeded subset, split into the w and alpha halves.
-  const LoadedData d = load_search_data(cc.dataset, data_dir, dev, cfg, cc.subset.value);
+  const SearchLoaders d = load_search_data(cc.dataset, data_dir, dev, cfg, cc.subset.value);
   const nas::SupernetConfig sc = search_network_config(cfg, info, dev);
   nas::BroadSupernet model(sc);
-  nas::Search search(model, {d.a.get(), d.b.get(), d.c.get()}, cfg);
+  nas::Search search(model, d.search_data(), cfg);
 
   std::vector<json> epoch_records;
   if (!c.resume.empty()) {
@@ -118,14 +89,14 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
     conf["supernet"] = {{"C", sc.C}, {"layers", sc.layers}, {"en_layers", sc.en_layers}, {"k", sc.k},
                         {"edge_norm", sc.edge_norm}, {"classes", sc.classes}, {"input_channels", sc.input_channels},
                         {"input_size", sc.input_size}};
-    conf["images"] = {{"train_w", d.n_a}, {"train_alpha", d.n_b}};
+    conf["images"] = {{"train_w", d.n_train_w}, {"train_alpha", d.n_train_alpha}};
     write_json((fs::path(dir) / "config.json").string(), conf);
   }
   RunLog log(dir, std::move(epoch_records), "search " + cc.dataset + " (" + cfg.preset + ")");
   fs::create_directories(fs::path(dir) / "genotypes");
   progress.line("search " + cc.dataset + " on " + dev.str() + ": preset " + cfg.preset + ", " +
                 std::to_string(cfg.epochs) + " epochs, batch " + std::to_string(cfg.batch) + ", " +
-                std::to_string(d.n_a) + " + " + std::to_string(d.n_b) + " images; run directory " + dir);
+                std::to_string(d.n_train_w) + " + " + std::to_string(d.n_train_alpha) + " images; run directory " + dir);
 
   search.on_start = [&](const nas::SearchInfo& i) {
     json j = nas::to_json(i);

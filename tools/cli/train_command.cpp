@@ -13,6 +13,9 @@
 #include "engine/conv_algorithms.h"
 #include "nas/eval_network.h"
 #include "nas/genotype.h"
+#include "nas/genotype_darts.h"
+#include "nas/genotype_file.h"
+#include "nas/published_genotypes.h"
 #include "nas/train.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
@@ -21,6 +24,7 @@
 #include "tools/cli/run_dir.h"
 #include "tools/cli/run_log.h"
 #include "tools/cli/run_setup.h"
+#include "tools/cli/setting_flags.h"
 #include "tools/cli_app.h"
 #include "tools/report.h"
 
@@ -32,32 +36,16 @@ namespace {
 
 struct TrainFlags {
   std::string genotype;
-  Flag<int> epochs, batch, channels, layers, en_layers, warmup_epochs, cutout, log_interval, checkpoint_every;
-  Flag<double> lr, lr_min, weight_decay, grad_clip, drop_path, label_smoothing, momentum;
   Flag<int64_t> test_subset;
+  SettingFlags<nas::TrainConfig> settings;
 };
 
 void add_train_flags(CLI::App* s, TrainFlags& f) {
   s->add_option("--genotype", f.genotype,
                 "published genotype name (e.g. BNASv2_PC_cifar_v1), a genotype file (JSON or DARTS text) or a "
                 "search run directory");
-  f.epochs.opt = s->add_option("--epochs", f.epochs.value, "training epochs");
-  f.batch.opt = s->add_option("--batch", f.batch.value, "batch size");
-  f.channels.opt = s->add_option("--channels", f.channels.value, "initial node width C");
-  f.layers.opt = s->add_option("--layers", f.layers.value, "convolution cells (even)");
-  f.en_layers.opt = s->add_option("--en-layers", f.en_layers.value, "enhancement cells");
-  f.lr.opt = s->add_option("--lr", f.lr.value, "learning rate");
-  f.lr_min.opt = s->add_option("--lr-min", f.lr_min.value, "final learning rate");
-  f.warmup_epochs.opt = s->add_option("--warmup-epochs", f.warmup_epochs.value, "linear warm-up epochs");
-  f.momentum.opt = s->add_option("--momentum", f.momentum.value, "SGD momentum");
-  f.weight_decay.opt = s->add_option("--weight-decay", f.weight_decay.value, "weight decay");
-  f.grad_clip.opt = s->add_option("--grad-clip", f.grad_clip.value, "gradient clipping norm (0: off)");
-  f.drop_path.opt = s->add_option("--drop-path", f.drop_path.value, "drop-path probability (ramped over the epochs)");
-  f.label_smoothing.opt = s->add_option("--label-smoothing", f.label_smoothing.value, "label smoothing");
-  f.cutout.opt = s->add_option("--cutout", f.cutout.value, "cutout length (0: off)");
-  f.log_interval.opt = s->add_option("--log-interval", f.log_interval.value, "steps between progress lines");
-  f.checkpoint_every.opt = s->add_option("--checkpoint-every", f.checkpoint_every.value, "epochs between checkpoints");
   f.test_subset.opt = s->add_option("--test-subset", f.test_subset.value, "evaluate on this many test images (seeded)");
+  f.settings.add(s, nas::TrainConfig::table(), {"checkpoint_dir"});  // the run directory holds the checkpoints
 }
 
 nas::Genotype resolve_genotype_arg(const std::string& arg) {
@@ -78,16 +66,11 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
   const data::DatasetInfo info = data::dataset_info(cc.dataset);
   const nas::Genotype genotype = c.resume.empty() ? resolve_genotype_arg(ff.genotype)
                                                   : nas::genotype_from_json(saved.at("genotype"), "run config");
-  nas::TrainConfig cfg = c.resume.empty()
-                             ? nas::TrainConfig::defaults_for(cc.dataset)
-                             : nas::train_config_from_json(saved.at("settings"), nas::TrainConfig::defaults_for(cc.dataset));
-  ff.epochs.apply(cfg.epochs), ff.batch.apply(cfg.batch), ff.channels.apply(cfg.channels);
-  ff.layers.apply(cfg.layers), ff.en_layers.apply(cfg.en_layers), ff.lr.apply(cfg.lr), ff.lr_min.apply(cfg.lr_min);
-  ff.warmup_epochs.apply(cfg.warmup_epochs), ff.momentum.apply(cfg.momentum), ff.weight_decay.apply(cfg.weight_decay);
-  ff.grad_clip.apply(cfg.grad_clip), ff.drop_path.apply(cfg.drop_path), ff.label_smoothing.apply(cfg.label_smoothing);
-  ff.cutout.apply(cfg.cutout), ff.log_interval.apply(cfg.log_interval), ff.checkpoint_every.apply(cfg.checkpoint_every);
-  cc.seed.apply(cfg.seed);
-  if (cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;
+  // The dataset's recipe, or the resumed run's settings, then the flags given.
+  nas::TrainConfig cfg = nas::TrainConfig::defaults_for(cc.dataset);
+  if (!c.resume.empty()) cfg = nas::train_config_from_json(saved.at("settings"), cfg);
+  cfg = nas::train_config_from_json(ff.settings.given(), cfg);
+  if (cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;  // the run directory always keeps a checkpoint
   cfg.validate();
   const std::string data_dir = dataset_dir(cc.dataset, cc.data);
 
@@ -96,10 +79,10 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
   const std::string dir = prepare_run_dir(cc, "train");
   cfg.checkpoint_dir = (fs::path(dir) / "checkpoints").string();
 
-  const LoadedData d = load_train_data(cc.dataset, data_dir, dev, cfg.batch, cfg.seed, cfg.cutout, cc.subset.value,
-                                       ff.test_subset.value, true);
+  const TrainLoaders d = load_train_data(cc.dataset, data_dir, dev, cfg.batch, cfg.seed, cfg.cutout, cc.subset.value,
+                                         ff.test_subset.value, true);
   nas::EvalNetwork net(genotype, eval_net_config(cfg, info, dev));
-  nas::Trainer trainer(net, {d.a.get(), d.b.get()}, cfg);
+  nas::Trainer trainer(net, {d.train.get(), d.test.get()}, cfg);
 
   std::vector<json> epoch_records;
   if (!c.resume.empty()) {
@@ -112,7 +95,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
     conf["genotype_source"] = ff.genotype;
     conf["test_subset"] = ff.test_subset.value;
     conf["parameters"] = net.parameter_count();
-    conf["images"] = {{"train", d.n_a}, {"test", d.n_b}};
+    conf["images"] = {{"train", d.n_train}, {"test", d.n_test}};
     write_json((fs::path(dir) / "config.json").string(), conf);
     write_genotype_both(genotype, (fs::path(dir) / "genotype").string());
     fs::create_directories(fs::path(dir) / "cells");
@@ -124,7 +107,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
                 "training / %lld test images; run directory %s",
                 cc.dataset.c_str(), dev.str().c_str(), cfg.channels, cfg.layers, cfg.en_layers,
                 static_cast<double>(net.parameter_count()) / 1e6, cfg.epochs, cfg.batch,
-                static_cast<long long>(d.n_a), static_cast<long long>(d.n_b), dir.c_str());
+                static_cast<long long>(d.n_train), static_cast<long long>(d.n_test), dir.c_str());
   progress.line(head);
 
   trainer.on_start = [&](const nas::TrainInfo& i) {
@@ -159,7 +142,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
   summary["genotype_darts"] = nas::genotype_to_darts(genotype);
   summary["parameters"] = net.parameter_count();
   summary["device"] = dev.str();
-  summary["test_images"] = d.n_b;
+  summary["test_images"] = d.n_test;
   summary["note"] = "final_test_acc is the result; best_test_acc_selected_on_test picks the best epoch on the test "
                     "set and is not an unbiased estimate";
   if (dev.is_cuda()) summary["conv_algorithms"] = conv_algorithm_lines();  // all, the test passes' included
@@ -167,7 +150,7 @@ int run_train(const Common& c, const TrainFlags& f, CLI::App* sub) {
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "final test accuracy %.2f%% (%lld images); best epoch %d at %.2f%% (selected on the test set)",
-                100 * res.final_test_acc, static_cast<long long>(d.n_b), res.best_epoch + 1,
+                100 * res.final_test_acc, static_cast<long long>(d.n_test), res.best_epoch + 1,
                 100 * res.best_test_acc_selected_on_test);
   progress.line(buf);
   std::printf("%s\n", summary.dump().c_str());

@@ -1,10 +1,11 @@
-#include "nas/tiny_supernet.h"
+#include "tiny_supernet.h"
 
 #include <cmath>
 #include <string>
 
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "nas/derive_genotype.h"
 
 namespace bnas::nas {
 

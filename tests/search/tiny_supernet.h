@@ -1,5 +1,8 @@
-// TinySupernet: a small but complete SearchModel for tests, benchmarks and smoke runs, built from
-// the same search-form candidate operations as the broad supernet (nas/operations.h).
+// TinySupernet: a small but complete SearchModel for the search tests, built from the same
+// search-form candidate operations as the broad supernet (nas/operations.h) but with its own
+// unfused cell: each edge runs its eight candidates as modules and sums them with
+// ops::weighted_sum, where BroadSupernet's SearchCell runs the fused mixed edge (nas/mixed_op.h).
+// Being small and plain, it is what the search's golden test compares with PyTorch.
 //
 //   stem:        conv 3x3 (Cin -> C, pad 1), BN (affine)                      "stem.0", "stem.1"
 //   cells.0:     the convolution cell (alpha_conv, beta_conv), inputs (stem, stem)
