@@ -1,4 +1,5 @@
-// Batch-norm arithmetic shared by kernels/cpu/norm.cpp and kernels/cuda/norm.cu.
+// Batch-norm arithmetic shared by kernels/cpu/norm.cpp and kernels/cuda/norm.cu, and by the pool
+// BatchNorms of the mixed edge (kernels/mixed_edge_math.h: K = the first element on both).
 //
 // Layout: x is N x C x HW (HW = 1 for the 2-D N x C form); channel c owns M = N * HW elements.
 // Statistics are accumulated in double from values shifted by a per-channel constant K
@@ -37,9 +38,12 @@ template <class T> BNAS_HD T bn_scale(T invstd, const T* weight, int64_t c) {
   return weight ? invstd * weight[c] : invstd;
 }
 
+// (x - mean) * a: the normalised value (a = invstd), or with the weight (a = bn_scale).
+template <class T> BNAS_HD T bn_normalize(T x, T mean, T a) { return (x - mean) * a; }
+
 // y = (x - mean) * a + b.
 template <class T> BNAS_HD T bn_apply(T x, T mean, T a, const T* bias, int64_t c) {
-  const T y = (x - mean) * a;
+  const T y = bn_normalize(x, mean, a);
   return bias ? y + bias[c] : y;
 }
 

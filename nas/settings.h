@@ -82,8 +82,8 @@ constexpr SettingKind kind_of() {
 }
 }  // namespace detail
 
-// A row for the value `ref(config)` refers to: setting<C>("lr", [](auto& c) -> auto& { return
-// c.lr; }, "weight learning rate", above(0)).
+// A row for the value `ref(config)` refers to; ref is generic, so that it serves a const config
+// too: setting<C>("lr", [](auto& c) -> auto& { return c.lr; }, "weight learning rate", above(0)).
 template <class Config, class Ref>
 Setting<Config> setting(std::string name, Ref ref, std::string help, Range range = {},
                         std::vector<std::string> choices = {}) {
@@ -91,7 +91,7 @@ Setting<Config> setting(std::string name, Ref ref, std::string help, Range range
   Setting<Config> s;
   s.name = std::move(name);
   s.kind = detail::kind_of<T>();
-  s.get = [ref](const Config& c) { return nlohmann::json(ref(const_cast<Config&>(c))); };
+  s.get = [ref](const Config& c) { return nlohmann::json(ref(c)); };
   s.set = [ref](Config& c, const nlohmann::json& v) { ref(c) = v.get<T>(); };
   s.help = std::move(help);
   s.range = range;
@@ -106,7 +106,7 @@ Setting<Config> enum_setting(std::string name, Ref ref, ToName to_name, FromName
   Setting<Config> s;
   s.name = std::move(name);
   s.kind = SettingKind::kString;
-  s.get = [ref, to_name](const Config& c) { return nlohmann::json(to_name(ref(const_cast<Config&>(c)))); };
+  s.get = [ref, to_name](const Config& c) { return nlohmann::json(to_name(ref(c))); };
   s.set = [ref, from_name](Config& c, const nlohmann::json& v) { ref(c) = from_name(v.get<std::string>()); };
   s.help = std::move(help);
   s.choices = std::move(names);

@@ -1,7 +1,7 @@
 // Strided copy with casts and fill, the CPU reference for kernels/cuda/copy.cu.
 #include <cstring>
 
-#include "engine/check.h"
+#include "kernels/check.h"
 #include "kernels/layout.h"
 
 namespace bnas::kernels::cpu {

@@ -14,7 +14,6 @@
 #include "kernels/cpu/mixed_edge.h"
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 namespace bnas::kernels::cpu {
@@ -52,11 +51,11 @@ template <class T> struct SlotPools {
       for (int ho = 0; ho < d.Ho; ++ho)
         for (int wo = 0; wo < d.Wo; ++wo) {
           const size_t i = static_cast<size_t>(n * HoWo + int64_t(ho) * d.Wo + wo);
-          int a, k;
-          pool3_at(xp, d.H, d.W, d.stride, ho, wo, mx[i], a, av[i], k);
+          int32_t a;
+          pools_at(d, xp, ho, wo, mx[i], a, av[i]);
           if (with_arg) {
             arg[i] = a;
-            cnt[i] = k;
+            cnt[i] = avg_pool_count(pool3_geom(d), ho, wo);
           }
         }
     }
@@ -68,13 +67,12 @@ void mixed_edge_forward(const Dims& d, const T* x, const int32_t* sel, const T* 
                         const T* ew, T* rm_max, T* rv_max, T* rm_avg, T* rv_avg, bool training,
                         double momentum, double eps, T* y, T* stats, int32_t* rest) {
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
-  const int Cs = d.Cs, s = d.stride;
+  const int Cs = d.Cs;
   const int32_t* restp = nullptr;
   if (sel && d.k > 1) {
     complement(d, sel, rest);
     restp = rest;
   }
-  const double m = double(d.N) * double(HoWo);
   const T e = ew ? ew[0] : T(1);
 
   // Selected slots: pools, statistics, then the slot's output planes at their shuffled positions.
@@ -83,47 +81,21 @@ void mixed_edge_forward(const Dims& d, const T* x, const int32_t* sel, const T* 
     const int64_t c = selected_channel(sel, j);
     SlotPools<T> pl;
     pl.compute(d, x, c, false);
-    double mean_max, inv_max, mean_avg, inv_avg;
-    if (training) {
-      const double shift = double(x[c * HW]);
-      double s1m = 0, s2m = 0, s1a = 0, s2a = 0;
-      for (size_t i = 0; i < pl.mx.size(); ++i) {
-        const double dm = double(pl.mx[i]) - shift, da = double(pl.av[i]) - shift;
-        s1m += dm;
-        s2m += dm * dm;
-        s1a += da;
-        s2a += da * da;
-      }
-      double var_max, var_avg;
-      bn_batch_stats(s1m, s2m, shift, m, eps, mean_max, var_max, inv_max);
-      bn_batch_stats(s1a, s2a, shift, m, eps, mean_avg, var_avg, inv_avg);
-      if (rm_max) rm_max[j] = T(bn_running(double(rm_max[j]), mean_max, momentum));
-      if (rv_max) rv_max[j] = T(bn_running(double(rv_max[j]), bn_unbiased(var_max, m), momentum));
-      if (rm_avg) rm_avg[j] = T(bn_running(double(rm_avg[j]), mean_avg, momentum));
-      if (rv_avg) rv_avg[j] = T(bn_running(double(rv_avg[j]), bn_unbiased(var_avg, m), momentum));
-    } else {
-      mean_max = double(rm_max[j]);
-      inv_max = 1.0 / std::sqrt(double(rv_max[j]) + eps);
-      mean_avg = double(rm_avg[j]);
-      inv_avg = 1.0 / std::sqrt(double(rv_avg[j]) + eps);
-    }
-    const T mmax = T(mean_max), imax = T(inv_max), mavg = T(mean_avg), iavg = T(inv_avg);
-    stats[kStatMeanMax * Cs + j] = mmax;
-    stats[kStatInvMax * Cs + j] = imax;
-    stats[kStatMeanAvg * Cs + j] = mavg;
-    stats[kStatInvAvg * Cs + j] = iavg;
+    const double shift = stat_shift(d, x, sel, j);
+    double sums[kNumStatSums] = {0, 0, 0, 0};
+    if (training)
+      for (size_t i = 0; i < pl.mx.size(); ++i) add_stat_sums(pl.mx[i], pl.av[i], shift, sums);
+    slot_stats(d, j, training, sums, shift, eps, momentum, rm_max, rv_max, rm_avg, rv_avg, stats);
+    const SlotStats<T> st = saved_stats(stats, Cs, j);
     const int oc = output_of_concat(j, Cs, d.k);
     for (int n = 0; n < d.N; ++n) {
       const T* xp = x + n * d.x_batch_stride + c * HW;
-      const T* bp[kMaxBranches] = {};
-      for (int i = 0; i < d.num_branches; ++i) bp[i] = br[i] + (int64_t(n) * Cs + j) * HoWo;
+      const int64_t boff = (int64_t(n) * Cs + j) * HoWo;
       const size_t base = static_cast<size_t>(n * HoWo);
       T* yp = y + (int64_t(n) * d.C + oc) * HoWo;
-      for (int64_t p = 0; p < HoWo; ++p) {
-        const T skip = s == 1 ? xp[p] : bp[4][p];
-        yp[p] = e * mixed_sum(w, bn_apply(pl.mx[base + p], mmax, imax), bn_apply(pl.av[base + p], mavg, iavg), skip,
-                              bp[0][p], bp[1][p], bp[2][p], bp[3][p]);
-      }
+      for (int64_t p = 0; p < HoWo; ++p)
+        yp[p] = selected_output(e, w, st, pl.mx[base + p], pl.av[base + p], skip_at(d, xp, br, p, boff + p), br,
+                                boff + p);
     }
   }
 
@@ -136,8 +108,8 @@ void mixed_edge_forward(const Dims& d, const T* x, const int32_t* sel, const T* 
     T* yp = y + (int64_t(n) * d.C + output_of_concat(Cs + b, Cs, d.k)) * HoWo;
     for (int ho = 0; ho < d.Ho; ++ho)
       for (int wo = 0; wo < d.Wo; ++wo) {
-        int arg;
-        yp[int64_t(ho) * d.Wo + wo] = e * (s == 1 ? xp[int64_t(ho) * d.W + wo] : max2x2_at(xp, d.W, ho, wo, arg));
+        int32_t arg;
+        yp[int64_t(ho) * d.Wo + wo] = e * bypass_at(d, xp, ho, wo, arg);
       }
   }
 }
@@ -151,7 +123,7 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
   const int32_t* restp = (sel && d.k > 1) ? rest : nullptr;
   const T e = ew ? ew[0] : T(1);
   const bool need_sums = (gx && training) || gw || gew;
-  const double m = double(d.N) * double(HoWo);
+  const PoolGeom g3 = pool3_geom(d);
 
   // Selected slots: branch gradients, the slot's sums, then (the pool-BN coefficients of a slot
   // need only that slot's sums) its input gradient planes.
@@ -160,8 +132,7 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
   for (int j = 0; j < Cs; ++j) {
     const int oc = output_of_concat(j, Cs, d.k);
     const int64_t c = selected_channel(sel, j);
-    const T mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
-    const T mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    const SlotStats<T> st = saved_stats(stats, Cs, j);
     T wb[kMaxBranches];
     for (int i = 0; i < nb; ++i) wb[i] = e * w[branch_primitive(i)];
     SlotPools<T> pl;
@@ -177,25 +148,15 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
             for (int64_t p = 0; p < HoWo; ++p) gbr[i][boff + p] = wb[i] * gp[p];
       if (!need_sums) continue;
       const size_t base = static_cast<size_t>(n * HoWo);
-      for (int64_t p = 0; p < HoWo; ++p) {
-        const double g = double(gp[p]);
-        acc[kSumG] += g;
-        acc[kSumGZmax] += g * double(bn_apply(pl.mx[base + p], mmax, imax));
-        acc[kSumGZavg] += g * double(bn_apply(pl.av[base + p], mavg, iavg));
-        acc[kSumGSkip] += g * double(s == 1 ? xp[p] : br[4][boff + p]);
-        for (int i = 0; i < 4; ++i) acc[kSumGBranch0 + i] += g * double(br[i][boff + p]);
-      }
+      for (int64_t p = 0; p < HoWo; ++p)
+        add_bwd_sums(gp[p], z_max(st, pl.mx[base + p]), z_avg(st, pl.av[base + p]), skip_at(d, xp, br, p, boff + p),
+                     br, boff + p, acc);
     }
     for (int q = 0; q < kNumBwdSums; ++q) sums[static_cast<size_t>(j) * kNumBwdSums + q] = acc[q];
     if (!gx) continue;
 
     T cf[kNumCoefs];
-    cf[kCoefAmax] = e * w[kMaxPool] * imax;
-    cf[kCoefAavg] = e * w[kAvgPool] * iavg;
-    cf[kCoefBmax] = training ? T(-double(cf[kCoefAmax]) * acc[kSumG] / m) : T(0);
-    cf[kCoefCmax] = training ? T(-double(cf[kCoefAmax]) * acc[kSumGZmax] / m) : T(0);
-    cf[kCoefBavg] = training ? T(-double(cf[kCoefAavg]) * acc[kSumG] / m) : T(0);
-    cf[kCoefCavg] = training ? T(-double(cf[kCoefAavg]) * acc[kSumGZavg] / m) : T(0);
+    pool_bn_coefs(e, w, st, training, acc, slot_count(d), cf);
     const T wskip = e * w[kSkip];
     for (int n = 0; n < d.N; ++n) {
       const T* gp = gy + (int64_t(n) * d.C + oc) * HoWo;
@@ -208,11 +169,10 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
         for (int wo = 0; wo < d.Wo; ++wo) {
           const size_t i = base + static_cast<size_t>(int64_t(ho) * d.Wo + wo);
           const T g = gp[int64_t(ho) * d.Wo + wo];
-          gxp[pl.arg[i]] += cf[kCoefAmax] * g + cf[kCoefBmax] + cf[kCoefCmax] * bn_apply(pl.mx[i], mmax, imax);
-          const T ga = (cf[kCoefAavg] * g + cf[kCoefBavg] + cf[kCoefCavg] * bn_apply(pl.av[i], mavg, iavg)) /
-                       T(pl.cnt[i]);
-          const int h0 = me_max(ho * s - 1, 0), h1 = me_min(ho * s + 2, d.H);
-          const int w0 = me_max(wo * s - 1, 0), w1 = me_min(wo * s + 2, d.W);
+          gxp[pl.arg[i]] += d_max_pool(cf, training, g, z_max(st, pl.mx[i]));
+          const T ga = d_avg_pool_share(cf, training, g, z_avg(st, pl.av[i]), pl.cnt[i]);
+          const int h0 = pool_max(ho * g3.s - g3.p, 0), h1 = pool_min(ho * g3.s - g3.p + g3.k, d.H);
+          const int w0 = pool_max(wo * g3.s - g3.p, 0), w1 = pool_min(wo * g3.s - g3.p + g3.k, d.W);
           for (int h = h0; h < h1; ++h)
             for (int ww = w0; ww < w1; ++ww) gxp[int64_t(h) * d.W + ww] += ga;
         }
@@ -234,18 +194,9 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
         for (int ho = 0; ho < d.Ho; ++ho)
           for (int wo = 0; wo < d.Wo; ++wo) {
             const T g = gp[int64_t(ho) * d.Wo + wo];
-            if (s == 1) {
-              acc += double(g) * double(xp[int64_t(ho) * d.W + wo]);
-              if (gxp) gxp[int64_t(ho) * d.W + wo] = e * g;
-            } else {
-              int arg;
-              acc += double(g) * double(max2x2_at(xp, d.W, ho, wo, arg));
-              if (gxp) {
-                const int64_t base = 2 * int64_t(ho) * d.W + 2 * wo;
-                gxp[base] = gxp[base + 1] = gxp[base + d.W] = gxp[base + d.W + 1] = T(0);
-                gxp[arg] = e * g;
-              }
-            }
+            int32_t arg;
+            acc += double(g) * double(bypass_at(d, xp, ho, wo, arg));
+            if (gxp) bypass_grad_at(d, gxp, ho, wo, arg, e * g);
           }
       }
       byp[static_cast<size_t>(b)] = acc;
@@ -259,19 +210,7 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
       for (int q = 0; q < kNumBwdSums; ++q) r[q] += sums[static_cast<size_t>(j) * kNumBwdSums + q];
     double rb = 0;
     for (int b = 0; b < d.C - Cs; ++b) rb += byp[static_cast<size_t>(b)];
-    if (gw) {
-      gw[kNone] = T(0);
-      gw[kMaxPool] = T(double(e) * r[kSumGZmax]);
-      gw[kAvgPool] = T(double(e) * r[kSumGZavg]);
-      gw[kSkip] = T(double(e) * r[kSumGSkip]);
-      for (int i = 0; i < 4; ++i) gw[kSep3 + i] = T(double(e) * r[kSumGBranch0 + i]);
-    }
-    if (gew) {
-      double t = double(w[kMaxPool]) * r[kSumGZmax] + double(w[kAvgPool]) * r[kSumGZavg] +
-                 double(w[kSkip]) * r[kSumGSkip];
-      for (int i = 0; i < 4; ++i) t += double(w[kSep3 + i]) * r[kSumGBranch0 + i];
-      gew[0] = T(t + rb);
-    }
+    weight_grads(e, w, r, rb, gw, gew);
   }
 }
 

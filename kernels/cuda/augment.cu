@@ -2,8 +2,8 @@
 // C * out_h * out_w elements of one image, y is the batch slot. Thread 0 of each block draws the
 // image's crop, flip and cutout into shared memory; every thread then calls the same
 // per-element function as the CPU loop, so the results match bit for bit.
-#include "engine/cuda_check.h"
 #include "kernels/cuda/augment.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {

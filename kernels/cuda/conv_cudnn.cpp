@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {

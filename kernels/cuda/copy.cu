@@ -1,6 +1,6 @@
 // Strided copy with casts, and fill: one thread per element, index decomposed over <= 5 dims.
-#include "engine/cuda_check.h"
 #include "kernels/cuda/copy.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {

@@ -1,6 +1,6 @@
-#include "engine/cuda_check.h"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda_check.h"
 #include "kernels/elementwise_math.h"
 
 namespace bnas::kernels::cuda {

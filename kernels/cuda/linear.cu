@@ -2,9 +2,9 @@
 // n x m transpose, so row-major Y = X W^T is computed as column-major Y^T = W X^T, and likewise
 // for the gradients. The bias add and the bias gradient are small kernels; the gradient sums
 // each column in a fixed order (one thread per column, no atomics), the same order as the CPU.
-#include "engine/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/linear.cuh"
+#include "kernels/cuda_check.h"
 #include "kernels/linear_math.h"
 
 namespace bnas::kernels::cuda {

@@ -36,10 +36,11 @@
 // The chunking P depends on the shape only, so results are bitwise reproducible.
 #include <algorithm>
 
-#include "engine/check.h"
-#include "engine/cuda_check.h"
+#include "kernels/check.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mixed_edge.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 using namespace mixed_edge;
@@ -47,7 +48,6 @@ using namespace mixed_edge;
 namespace {
 
 constexpr int kMeThreads = 256;  // multiple of 32
-constexpr int kMeWarps = kMeThreads / 32;
 constexpr int64_t kMeChunk = 2048;  // positions of one slot per reduction block
 constexpr int64_t kMeMaxChunks = 256;
 
@@ -63,28 +63,6 @@ struct MutPtrs {
   float* p[kMaxBranches];
 };
 
-// Fixed-order sum over the block of NV doubles per thread (warp shuffles, then the warps in
-// order); the result is valid in thread 0. Every thread of the block must call it.
-template <int NV> __device__ void block_sum(double (&v)[NV]) {
-  __shared__ double part[kMeWarps][NV];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-  for (int q = 0; q < NV; ++q)
-    for (int o = 16; o > 0; o >>= 1) v[q] += __shfl_down_sync(0xffffffffu, v[q], o);
-  if (lane == 0)
-#pragma unroll
-    for (int q = 0; q < NV; ++q) part[warp][q] = v[q];
-  __syncthreads();
-  if (threadIdx.x == 0)
-#pragma unroll
-    for (int q = 0; q < NV; ++q) {
-      double s = part[0][q];
-      for (int wi = 1; wi < kMeWarps; ++wi) s += part[wi][q];
-      v[q] = s;
-    }
-  __syncthreads();  // part[] may be reused by a later call
-}
-
 // a = m / div, b = m % div in 32 bits (sizes are checked to fit on the host: 64-bit division is
 // many times slower on the GPU).
 __device__ __forceinline__ void divmod(uint32_t m, uint32_t div, uint32_t& a, uint32_t& b) {
@@ -98,6 +76,11 @@ __device__ __forceinline__ void chunk_range(int64_t M, int P, int p, int64_t& m0
   m1 = min(M, m0 + len);
 }
 
+// Slot j's pool-BN backward coefficients, kept as doubles in the workspace by bwd_final_k.
+__device__ __forceinline__ void slot_coefs(const double* coef, int j, float (&cf)[kNumCoefs]) {
+  for (int q = 0; q < kNumCoefs; ++q) cf[q] = float(coef[int64_t(j) * kNumCoefs + q]);
+}
+
 // ---- forward --------------------------------------------------------------------------------
 
 __global__ void __launch_bounds__(kMeThreads) stats_partial_k(Dims d, const float* __restrict__ x,
@@ -106,26 +89,22 @@ __global__ void __launch_bounds__(kMeThreads) stats_partial_k(Dims d, const floa
   const int j = blockIdx.y, P = gridDim.x, p = blockIdx.x;
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo, M = int64_t(d.N) * HoWo;
   const int64_t c = selected_channel(sel, j);
-  const double shift = x[c * HW];
+  const double shift = stat_shift(d, x, sel, j);
   int64_t m0, m1;
   chunk_range(M, P, p, m0, m1);
-  double v[4] = {0, 0, 0, 0};
+  double v[kNumStatSums] = {0, 0, 0, 0};
   for (int64_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
     uint32_t n, q, ho, wo;
     divmod(uint32_t(m), uint32_t(HoWo), n, q);
     divmod(q, uint32_t(d.Wo), ho, wo);
     float mx, av;
-    int arg, cnt;
-    pool3_at(x + int64_t(n) * d.x_batch_stride + c * HW, d.H, d.W, d.stride, ho, wo, mx, arg, av, cnt);
-    const double dm = double(mx) - shift, da = double(av) - shift;
-    v[0] += dm;
-    v[1] += dm * dm;
-    v[2] += da;
-    v[3] += da * da;
+    int32_t arg;
+    pools_at(d, x + int64_t(n) * d.x_batch_stride + c * HW, int(ho), int(wo), mx, arg, av);
+    add_stat_sums(mx, av, shift, v);
   }
-  block_sum<4>(v);
+  block_sum_by_warps<kMeThreads>(v);
   if (threadIdx.x == 0)
-    for (int q = 0; q < 4; ++q) ws[(int64_t(j) * P + p) * 4 + q] = v[q];
+    for (int q = 0; q < kNumStatSums; ++q) ws[(int64_t(j) * P + p) * kNumStatSums + q] = v[q];
 }
 
 __global__ void prep_k(Dims d, const float* __restrict__ x, const int32_t* __restrict__ sel, const double* ws, int P,
@@ -142,33 +121,11 @@ __global__ void prep_k(Dims d, const float* __restrict__ x, const int32_t* __res
       }
       if (!chosen) rest[c - below] = c;
     }
-  const int Cs = d.Cs;
-  const double m = double(d.N) * double(d.Ho) * double(d.Wo);
-  const int64_t HW = int64_t(d.H) * d.W;
-  for (int j = threadIdx.x; j < Cs; j += blockDim.x) {
-    double mean_max, inv_max, mean_avg, inv_avg;
-    if (training) {
-      double s[4] = {0, 0, 0, 0};
-      for (int p = 0; p < P; ++p)
-        for (int q = 0; q < 4; ++q) s[q] += ws[(int64_t(j) * P + p) * 4 + q];
-      const double shift = x[int64_t(selected_channel(sel, j)) * HW];
-      double var_max, var_avg;
-      bn_batch_stats(s[0], s[1], shift, m, eps, mean_max, var_max, inv_max);
-      bn_batch_stats(s[2], s[3], shift, m, eps, mean_avg, var_avg, inv_avg);
-      if (rm_max) rm_max[j] = float(bn_running(double(rm_max[j]), mean_max, momentum));
-      if (rv_max) rv_max[j] = float(bn_running(double(rv_max[j]), bn_unbiased(var_max, m), momentum));
-      if (rm_avg) rm_avg[j] = float(bn_running(double(rm_avg[j]), mean_avg, momentum));
-      if (rv_avg) rv_avg[j] = float(bn_running(double(rv_avg[j]), bn_unbiased(var_avg, m), momentum));
-    } else {
-      mean_max = double(rm_max[j]);
-      inv_max = 1.0 / sqrt(double(rv_max[j]) + eps);
-      mean_avg = double(rm_avg[j]);
-      inv_avg = 1.0 / sqrt(double(rv_avg[j]) + eps);
-    }
-    stats[kStatMeanMax * Cs + j] = float(mean_max);
-    stats[kStatInvMax * Cs + j] = float(inv_max);
-    stats[kStatMeanAvg * Cs + j] = float(mean_avg);
-    stats[kStatInvAvg * Cs + j] = float(inv_avg);
+  for (int j = threadIdx.x; j < d.Cs; j += blockDim.x) {
+    double s[kNumStatSums] = {0, 0, 0, 0};
+    for (int p = 0; p < (training ? P : 0); ++p)
+      for (int q = 0; q < kNumStatSums; ++q) s[q] += ws[(int64_t(j) * P + p) * kNumStatSums + q];
+    slot_stats(d, j, training, s, stat_shift(d, x, sel, j), eps, momentum, rm_max, rv_max, rm_avg, rv_avg, stats);
   }
 }
 
@@ -181,7 +138,7 @@ __global__ void __launch_bounds__(kMeThreads) output_k(Dims d, const float* __re
 #pragma unroll
   for (int i = 0; i < kNumPrimitives; ++i) w[i] = w_in[i];
   const float e = ew ? ew[0] : 1.0f;
-  const int Cs = d.Cs, s = d.stride;
+  const int Cs = d.Cs;
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
   const int64_t total = int64_t(d.N) * d.C * HoWo;
   BNAS_GRID_STRIDE(idx, total) {
@@ -194,17 +151,14 @@ __global__ void __launch_bounds__(kMeThreads) output_k(Dims d, const float* __re
       const int j = ci;
       const float* xp = x + int64_t(n) * d.x_batch_stride + int64_t(selected_channel(sel, j)) * HW;
       float mx, av;
-      int arg, cnt;
-      pool3_at(xp, d.H, d.W, s, int(ho), int(wo), mx, arg, av, cnt);
+      int32_t arg;
+      pools_at(d, xp, int(ho), int(wo), mx, arg, av);
       const int64_t bo = (int64_t(n) * Cs + j) * HoWo + p;
-      const float skip = s == 1 ? xp[p] : br.p[4][bo];
-      y[idx] = e * mixed_sum(w, bn_apply(mx, stats[kStatMeanMax * Cs + j], stats[kStatInvMax * Cs + j]),
-                             bn_apply(av, stats[kStatMeanAvg * Cs + j], stats[kStatInvAvg * Cs + j]), skip,
-                             br.p[0][bo], br.p[1][bo], br.p[2][bo], br.p[3][bo]);
+      y[idx] = selected_output(e, w, saved_stats(stats, Cs, j), mx, av, skip_at(d, xp, br.p, p, bo), br.p, bo);
     } else {
       const float* xp = x + int64_t(n) * d.x_batch_stride + int64_t(bypass_channel(rest, Cs, ci - Cs)) * HW;
-      int arg;
-      y[idx] = e * (s == 1 ? xp[int64_t(ho) * d.W + wo] : max2x2_at(xp, d.W, int(ho), int(wo), arg));
+      int32_t arg;
+      y[idx] = e * bypass_at(d, xp, int(ho), int(wo), arg);
     }
   }
 }
@@ -235,7 +189,7 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
                                                            MutPtrs gbr, bool need_sums, bool need_bypass,
                                                            double* __restrict__ ws_slot, double* __restrict__ ws_byp) {
   const int ci = blockIdx.y, P = gridDim.x, p = blockIdx.x;
-  const int Cs = d.Cs, s = d.stride;
+  const int Cs = d.Cs;
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo, M = int64_t(d.N) * HoWo;
   const float e = ew ? ew[0] : 1.0f;
   const int oc = output_of_concat(ci, Cs, d.k);
@@ -244,8 +198,7 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
   if (ci < Cs) {
     const int j = ci;
     const int64_t c = selected_channel(sel, j);
-    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
-    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    const SlotStats<float> st = saved_stats(stats, Cs, j);
     float wb[kMaxBranches];
 #pragma unroll
     for (int i = 0; i < kMaxBranches; ++i) wb[i] = i < d.num_branches ? e * w[branch_primitive(i)] : 0.0f;
@@ -264,18 +217,12 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
       divmod(q32, uint32_t(d.Wo), ho, wo);
       const float* xp = x + n * d.x_batch_stride + c * HW;
       float mx, av;
-      int arg, cnt;
-      pool3_at(xp, d.H, d.W, s, int(ho), int(wo), mx, arg, av, cnt);
-      const double gd = double(g);
-      v[kSumG] += gd;
-      v[kSumGZmax] += gd * double(bn_apply(mx, mmax, imax));
-      v[kSumGZavg] += gd * double(bn_apply(av, mavg, iavg));
-      v[kSumGSkip] += gd * double(s == 1 ? xp[q] : br.p[4][bo]);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) v[kSumGBranch0 + i] += gd * double(br.p[i][bo]);
+      int32_t arg;
+      pools_at(d, xp, int(ho), int(wo), mx, arg, av);
+      add_bwd_sums(g, z_max(st, mx), z_avg(st, av), skip_at(d, xp, br.p, q, bo), br.p, bo, v);
     }
     if (!need_sums) return;  // block-uniform
-    block_sum<kNumBwdSums>(v);
+    block_sum_by_warps<kMeThreads>(v);
     if (threadIdx.x == 0)
       for (int q = 0; q < kNumBwdSums; ++q) ws_slot[(int64_t(j) * P + p) * kNumBwdSums + q] = v[q];
   } else {
@@ -291,23 +238,11 @@ __global__ void __launch_bounds__(kMeThreads) bwd_reduce_k(Dims d, const float* 
       const int ho = int(ho32), wo = int(wo32);
       const float g = gy[(n * d.C + oc) * HoWo + q];
       const float* xp = x + n * d.x_batch_stride + c * HW;
-      float* gxp = gx ? gx + (n * d.C + c) * HW : nullptr;
-      if (s == 1) {
-        v[0] += double(g) * double(xp[q]);
-        if (gxp) gxp[q] = e * g;
-      } else {
-        int arg;
-        v[0] += double(g) * double(max2x2_at(xp, d.W, ho, wo, arg));
-        if (gxp) {
-          const int64_t base = 2 * int64_t(ho) * d.W + 2 * wo;
-          gxp[base] = arg == base ? e * g : 0.0f;
-          gxp[base + 1] = arg == base + 1 ? e * g : 0.0f;
-          gxp[base + d.W] = arg == base + d.W ? e * g : 0.0f;
-          gxp[base + d.W + 1] = arg == base + d.W + 1 ? e * g : 0.0f;
-        }
-      }
+      int32_t arg;
+      v[0] += double(g) * double(bypass_at(d, xp, ho, wo, arg));
+      if (gx) bypass_grad_at(d, gx + (n * d.C + c) * HW, ho, wo, arg, e * g);
     }
-    block_sum<1>(v);
+    block_sum_by_warps<kMeThreads>(v);
     if (threadIdx.x == 0) ws_byp[int64_t(b) * P + p] = v[0];
   }
 }
@@ -322,56 +257,37 @@ __global__ void __launch_bounds__(kMeThreads) bwd_final_k(Dims d, int P, const f
                                                           float* __restrict__ gew) {
   const int Cs = d.Cs;
   const float e = ew ? ew[0] : 1.0f;
-  const double m = double(d.N) * double(d.Ho) * double(d.Wo);
-  double acc[kNumBwdSums + 1] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  double acc[kNumBwdSums + 1] = {0, 0, 0, 0, 0, 0, 0, 0, 0};  // the slots' sums, then the bypass sum
   for (int j = threadIdx.x; j < Cs; j += blockDim.x) {
     double t[kNumBwdSums] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int p = 0; p < (have_sums ? P : 0); ++p)
       for (int q = 0; q < kNumBwdSums; ++q) t[q] += ws_slot[(int64_t(j) * P + p) * kNumBwdSums + q];
     for (int q = 0; q < kNumBwdSums; ++q) acc[q] += t[q];
     if (coef) {
-      const float amax = e * w[kMaxPool] * stats[kStatInvMax * Cs + j];
-      const float aavg = e * w[kAvgPool] * stats[kStatInvAvg * Cs + j];
-      double* cf = coef + int64_t(j) * kNumCoefs;
-      cf[kCoefAmax] = amax;
-      cf[kCoefAavg] = aavg;
-      cf[kCoefBmax] = training ? double(float(-double(amax) * t[kSumG] / m)) : 0.0;
-      cf[kCoefCmax] = training ? double(float(-double(amax) * t[kSumGZmax] / m)) : 0.0;
-      cf[kCoefBavg] = training ? double(float(-double(aavg) * t[kSumG] / m)) : 0.0;
-      cf[kCoefCavg] = training ? double(float(-double(aavg) * t[kSumGZavg] / m)) : 0.0;
+      float cf[kNumCoefs];
+      pool_bn_coefs(e, w, saved_stats(stats, Cs, j), training, t, slot_count(d), cf);
+      for (int q = 0; q < kNumCoefs; ++q) coef[int64_t(j) * kNumCoefs + q] = cf[q];
     }
   }
   if (need_bypass)
     for (int b = threadIdx.x; b < d.C - Cs; b += blockDim.x)
       for (int p = 0; p < P; ++p) acc[kNumBwdSums] += ws_byp[int64_t(b) * P + p];
-  block_sum<kNumBwdSums + 1>(acc);
-  if (threadIdx.x != 0) return;
-  if (gw) {
-    gw[kNone] = 0.0f;
-    gw[kMaxPool] = float(double(e) * acc[kSumGZmax]);
-    gw[kAvgPool] = float(double(e) * acc[kSumGZavg]);
-    gw[kSkip] = float(double(e) * acc[kSumGSkip]);
-    for (int i = 0; i < 4; ++i) gw[kSep3 + i] = float(double(e) * acc[kSumGBranch0 + i]);
-  }
-  if (gew) {
-    double t = double(w[kMaxPool]) * acc[kSumGZmax] + double(w[kAvgPool]) * acc[kSumGZavg] +
-               double(w[kSkip]) * acc[kSumGSkip];
-    for (int i = 0; i < 4; ++i) t += double(w[kSep3 + i]) * acc[kSumGBranch0 + i];
-    gew[0] = float(t + acc[kNumBwdSums]);
-  }
+  block_sum_by_warps<kMeThreads>(acc);
+  if (threadIdx.x == 0) weight_grads(e, w, acc, acc[kNumBwdSums], gw, gew);
 }
 
 __global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __restrict__ x,
                                                        const int32_t* __restrict__ sel, const float* __restrict__ w,
                                                        const float* __restrict__ ew,
                                                        const float* __restrict__ stats,
-                                                       const double* __restrict__ coef,
+                                                       const double* __restrict__ coef, bool training,
                                                        const float* __restrict__ gy, float* __restrict__ gx) {
-  const int Cs = d.Cs, s = d.stride;
+  const int Cs = d.Cs;
   const int64_t HW = int64_t(d.H) * d.W, HoWo = int64_t(d.Ho) * d.Wo;
   const int64_t total = int64_t(d.N) * Cs * HW;
   const float e = ew ? ew[0] : 1.0f;
   const float wskip = e * w[kSkip];
+  const PoolGeom g3 = pool3_geom(d);
   BNAS_GRID_STRIDE(idx, total) {
     uint32_t plane, p, n32, j32, h32, w32;
     divmod(uint32_t(idx), uint32_t(HW), plane, p);
@@ -382,23 +298,21 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_k(Dims d, const float* __re
     const int oc = output_of_concat(j, Cs, d.k);
     const float* gp = gy + (int64_t(n) * d.C + oc) * HoWo;
     const float* xp = x + n * d.x_batch_stride + c * HW;
-    const double* cf = coef + int64_t(j) * kNumCoefs;
-    const float amax = float(cf[kCoefAmax]), bmax = float(cf[kCoefBmax]), cmax = float(cf[kCoefCmax]);
-    const float aavg = float(cf[kCoefAavg]), bavg = float(cf[kCoefBavg]), cavg = float(cf[kCoefCavg]);
-    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
-    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
-    float acc = s == 1 ? wskip * gp[p] : 0.0f;
+    float cf[kNumCoefs];
+    slot_coefs(coef, j, cf);
+    const SlotStats<float> st = saved_stats(stats, Cs, j);
+    float acc = d.stride == 1 ? wskip * gp[p] : 0.0f;
     int ho0, ho1, wo0, wo1;
-    pool3_covering(h, s, d.Ho, ho0, ho1);
-    pool3_covering(wi, s, d.Wo, wo0, wo1);
+    pool_covering(h, g3.k, g3.s, g3.p, g3.Ho, ho0, ho1);
+    pool_covering(wi, g3.k, g3.s, g3.p, g3.Wo, wo0, wo1);
     for (int ho = ho0; ho < ho1; ++ho)
       for (int wo = wo0; wo < wo1; ++wo) {
         float mx, av;
-        int arg, cnt;
-        pool3_at(xp, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+        int32_t arg;
+        pools_at(d, xp, ho, wo, mx, arg, av);
         const float g = gp[int64_t(ho) * d.Wo + wo];
-        if (arg == int(p)) acc += amax * g + bmax + cmax * bn_apply(mx, mmax, imax);
-        acc += (aavg * g + bavg + cavg * bn_apply(av, mavg, iavg)) / float(cnt);
+        if (arg == int(p)) acc += d_max_pool(cf, training, g, z_max(st, mx));
+        acc += d_avg_pool_share(cf, training, g, z_avg(st, av), avg_pool_count(g3, ho, wo));
       }
     gx[(int64_t(n) * d.C + c) * HW + p] = acc;
   }
@@ -419,15 +333,16 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_smem_k(Dims d, const float*
                                                             const float* __restrict__ w,
                                                             const float* __restrict__ ew,
                                                             const float* __restrict__ stats,
-                                                            const double* __restrict__ coef,
+                                                            const double* __restrict__ coef, bool training,
                                                             const float* __restrict__ gy, float* __restrict__ gx) {
   extern __shared__ float me_smem[];
-  const int Cs = d.Cs, s = d.stride;
+  const int Cs = d.Cs;
   const int HW = d.H * d.W, HoWo = d.Ho * d.Wo;
+  const PoolGeom g3 = pool3_geom(d);
   float* xs = me_smem;
   float* dpm = xs + HW;
   float* dpa = dpm + HoWo;
-  int* args = reinterpret_cast<int*>(dpa + HoWo);
+  int32_t* args = reinterpret_cast<int32_t*>(dpa + HoWo);
   const int n = int(blockIdx.x / unsigned(Cs)), j = int(blockIdx.x - unsigned(n) * unsigned(Cs));
   const int64_t c = selected_channel(sel, j);
   const int oc = output_of_concat(j, Cs, d.k);
@@ -436,19 +351,17 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_smem_k(Dims d, const float*
   for (int i = threadIdx.x; i < HW; i += blockDim.x) xs[i] = xp[i];
   __syncthreads();
   {
-    const double* cf = coef + int64_t(j) * kNumCoefs;
-    const float amax = float(cf[kCoefAmax]), bmax = float(cf[kCoefBmax]), cmax = float(cf[kCoefCmax]);
-    const float aavg = float(cf[kCoefAavg]), bavg = float(cf[kCoefBavg]), cavg = float(cf[kCoefCavg]);
-    const float mmax = stats[kStatMeanMax * Cs + j], imax = stats[kStatInvMax * Cs + j];
-    const float mavg = stats[kStatMeanAvg * Cs + j], iavg = stats[kStatInvAvg * Cs + j];
+    float cf[kNumCoefs];
+    slot_coefs(coef, j, cf);
+    const SlotStats<float> st = saved_stats(stats, Cs, j);
     for (int o = threadIdx.x; o < HoWo; o += blockDim.x) {
       const int ho = o / d.Wo, wo = o - ho * d.Wo;
       float mx, av;
-      int arg, cnt;
-      pool3_at(xs, d.H, d.W, s, ho, wo, mx, arg, av, cnt);
+      int32_t arg;
+      pools_at(d, xs, ho, wo, mx, arg, av);
       const float g = gp[o];
-      dpm[o] = amax * g + bmax + cmax * bn_apply(mx, mmax, imax);
-      dpa[o] = (aavg * g + bavg + cavg * bn_apply(av, mavg, iavg)) / float(cnt);
+      dpm[o] = d_max_pool(cf, training, g, z_max(st, mx));
+      dpa[o] = d_avg_pool_share(cf, training, g, z_avg(st, av), avg_pool_count(g3, ho, wo));
       args[o] = arg;
     }
   }
@@ -458,10 +371,10 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_smem_k(Dims d, const float*
   float* gxp = gx + (int64_t(n) * d.C + c) * HW;
   for (int p = threadIdx.x; p < HW; p += blockDim.x) {
     const int h = p / d.W, wi = p - h * d.W;
-    float acc = s == 1 ? wskip * gp[p] : 0.0f;
+    float acc = d.stride == 1 ? wskip * gp[p] : 0.0f;
     int ho0, ho1, wo0, wo1;
-    pool3_covering(h, s, d.Ho, ho0, ho1);
-    pool3_covering(wi, s, d.Wo, wo0, wo1);
+    pool_covering(h, g3.k, g3.s, g3.p, g3.Ho, ho0, ho1);
+    pool_covering(wi, g3.k, g3.s, g3.p, g3.Wo, wo0, wo1);
     for (int ho = ho0; ho < ho1; ++ho)
       for (int wo = wo0; wo < wo1; ++wo) {
         const int o = ho * d.Wo + wo;
@@ -496,7 +409,7 @@ void check_sizes(const Dims& d) {
 }  // namespace
 
 int64_t mixed_edge_forward_workspace_doubles(const Dims& d, bool training) {
-  return training ? int64_t(d.Cs) * me_chunks(d) * 4 : 0;
+  return training ? int64_t(d.Cs) * me_chunks(d) * kNumStatSums : 0;
 }
 int64_t mixed_edge_backward_workspace_doubles(const Dims& d) { return bwd_layout(d).total; }
 
@@ -552,9 +465,10 @@ void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, cons
     const int64_t total = int64_t(d.N) * d.Cs * d.H * d.W;
     const size_t smem = dx_smem_bytes(d);
     if (smem <= kMeDxSmemLimit) {
-      bwd_dx_smem_k<<<int64_t(d.N) * d.Cs, kMeThreads, smem, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+      bwd_dx_smem_k<<<int64_t(d.N) * d.Cs, kMeThreads, smem, s>>>(d, x, sel, w, ew, stats, ws + l.coef, training,
+                                                                  gy, gx);
     } else {
-      bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, gy, gx);
+      bwd_dx_k<<<blocks_for(total), kMeThreads, 0, s>>>(d, x, sel, w, ew, stats, ws + l.coef, training, gy, gx);
     }
     CUDA_CHECK_LAUNCH(s);
   }

@@ -7,9 +7,10 @@
 // The chunking depends on the shape only, so results are bitwise reproducible on any GPU.
 #include <algorithm>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/norm.cuh"
+#include "kernels/cuda_check.h"
 #include "kernels/norm_math.h"
 
 namespace bnas::kernels::cuda {
@@ -20,24 +21,6 @@ constexpr int64_t kBnChunk = 2048;        // elements of one channel per partial
 constexpr int64_t kBnMaxChunks = 4096;   // the finalize thread adds at most this many partials
 
 int bn_chunks(int64_t m) { return static_cast<int>(std::min<int64_t>((m + kBnChunk - 1) / kBnChunk, kBnMaxChunks)); }
-
-// Fixed-order sum of (a, b) over the block; the result is valid in thread 0.
-__device__ void block_sum2(double& a, double& b) {
-  __shared__ double sa[kBnThreads], sb[kBnThreads];
-  const int t = threadIdx.x;
-  sa[t] = a;
-  sb[t] = b;
-  __syncthreads();
-  for (int s = kBnThreads / 2; s > 0; s >>= 1) {
-    if (t < s) {
-      sa[t] += sa[t + s];
-      sb[t] += sb[t + s];
-    }
-    __syncthreads();
-  }
-  a = sa[0];
-  b = sb[0];
-}
 
 // Element m (0 <= m < N * HW) of channel c; sizes fit in 32 bits (checked by the caller).
 __device__ __forceinline__ int64_t bn_addr(uint32_t m, uint32_t hw, uint32_t C, uint32_t c) {
@@ -57,16 +40,16 @@ __global__ void stats_partial_k(const float* x, uint32_t M, uint32_t C, uint32_t
   const double shift = x[int64_t(c) * hw];  // the channel's first element
   uint32_t m0, m1;
   chunk_range(M, P, p, m0, m1);
-  double s1 = 0, s2 = 0;
+  double s[2] = {0, 0};
   for (uint32_t m = m0 + threadIdx.x; m < m1; m += kBnThreads) {
     const double d = double(x[bn_addr(m, hw, C, c)]) - shift;
-    s1 += d;
-    s2 += d * d;
+    s[0] += d;
+    s[1] += d * d;
   }
-  block_sum2(s1, s2);
+  block_sum<kBnThreads>(s);
   if (threadIdx.x == 0) {
-    ws[(int64_t(c) * P + p) * 2] = s1;
-    ws[(int64_t(c) * P + p) * 2 + 1] = s2;
+    ws[(int64_t(c) * P + p) * 2] = s[0];
+    ws[(int64_t(c) * P + p) * 2 + 1] = s[1];
   }
 }
 
@@ -110,17 +93,17 @@ __global__ void grad_partial_k(const float* x, const float* gy, const float* mea
   const float mu = mean[c];
   uint32_t m0, m1;
   chunk_range(M, P, p, m0, m1);
-  double sg = 0, sgx = 0;
+  double s[2] = {0, 0};  // sum gy, sum gy (x - mean)
   for (uint32_t m = m0 + threadIdx.x; m < m1; m += kBnThreads) {
     const int64_t a = bn_addr(m, hw, C, c);
     const double g = gy[a];
-    sg += g;
-    sgx += g * double(x[a] - mu);
+    s[0] += g;
+    s[1] += g * double(x[a] - mu);
   }
-  block_sum2(sg, sgx);
+  block_sum<kBnThreads>(s);
   if (threadIdx.x == 0) {
-    ws[(int64_t(c) * P + p) * 2] = sg;
-    ws[(int64_t(c) * P + p) * 2 + 1] = sgx;
+    ws[(int64_t(c) * P + p) * 2] = s[0];
+    ws[(int64_t(c) * P + p) * 2 + 1] = s[1];
   }
 }
 

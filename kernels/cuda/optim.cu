@@ -1,8 +1,9 @@
 #include <algorithm>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/optim.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {
@@ -12,18 +13,6 @@ struct NormBatch {
 };
 
 int chunk_blocks(int64_t count) { return static_cast<int>(std::min<int64_t>(count, int64_t(1) << 20)); }
-
-// Sum of v over the block, in a fixed tree order (deterministic); valid in thread 0.
-__device__ double block_sum(double v) {
-  __shared__ double sh[kThreads];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  return sh[0];
-}
 
 __global__ void advance_step_k(int32_t* step) { *step += 1; }
 
@@ -61,29 +50,26 @@ __global__ void zero_grads_k(const OptimChunk<float>* chunks, int64_t count) {
 
 // Sum of squares of one chunk into *out, by one block.
 __device__ void sum_squares_block(const NormChunk<float> k, double* out) {
-  double s = 0;
+  double s[1] = {0};
   for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) {
     const double v = k.x[i];
-    s += v * v;
+    s[0] += v * v;
   }
-  s = block_sum(s);
-  if (threadIdx.x == 0) *out = s;
+  block_sum<kThreads>(s);
+  if (threadIdx.x == 0) *out = s[0];
 }
 
 // One block per chunk of the batch.
 __global__ void sum_squares_k(NormBatch b, double* partials) { sum_squares_block(b.c[blockIdx.x], partials + blockIdx.x); }
 __global__ void sum_squares_table_k(const NormChunk<float>* chunks, int64_t count, double* partials) {
-  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
-    sum_squares_block(chunks[c], partials + c);
-    __syncthreads();  // block_sum's shared memory is reused by the next chunk
-  }
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) sum_squares_block(chunks[c], partials + c);
 }
 
 __global__ void finish_norm_k(const double* partials, int64_t n, float* norm) {
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += partials[i];
-  s = block_sum(s);
-  if (threadIdx.x == 0) *norm = static_cast<float>(sqrt(s));
+  double s[1] = {0};
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s[0] += partials[i];
+  block_sum<kThreads>(s);
+  if (threadIdx.x == 0) *norm = static_cast<float>(sqrt(s[0]));
 }
 
 __global__ void clip_scale_k(NormBatch b, const float* norm, float max_norm) {

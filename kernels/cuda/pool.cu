@@ -2,9 +2,9 @@
 // over the covering windows: no atomics, deterministic); the window math is
 // kernels/pool_math.h, shared with the CPU. Global average pooling: one warp per plane, lanes
 // stride the plane and a fixed shuffle tree adds the lanes' double sums.
-#include "engine/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/pool.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {

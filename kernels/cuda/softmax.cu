@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/softmax.cuh"
+#include "kernels/cuda_check.h"
 #include "kernels/softmax_math.h"
 
 namespace bnas::kernels::cuda {
@@ -105,17 +106,10 @@ __global__ void ce_fwd_k(const float* x, const int32_t* labels, float* logp, flo
 
 // One block: loss[0] = (sum of row_loss in a fixed tree order) / rows.
 __global__ void mean_k(const float* row_loss, int64_t rows, float* loss) {
-  __shared__ float sm[kThreads];
-  const int t = threadIdx.x;
-  float acc = 0.f;
-  for (int64_t r = t; r < rows; r += kThreads) acc += row_loss[r];
-  sm[t] = acc;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (t < stride) sm[t] += sm[t + stride];
-    __syncthreads();
-  }
-  if (t == 0) loss[0] = rows > 0 ? sm[0] / static_cast<float>(rows) : 0.f;
+  float acc[1] = {0.f};
+  for (int64_t r = threadIdx.x; r < rows; r += kThreads) acc[0] += row_loss[r];
+  block_sum<kThreads>(acc);
+  if (threadIdx.x == 0) loss[0] = rows > 0 ? acc[0] / static_cast<float>(rows) : 0.f;
 }
 
 __global__ void ce_bwd_k(const float* logp, const int32_t* labels, const float* gloss, float* gx, int64_t rows,
@@ -133,9 +127,8 @@ constexpr int kCountThreads = 512;
 // One block: warps take rows in turn; lanes find the first maximum of their strided elements,
 // then the warp keeps the larger value (the smaller index on ties).
 __global__ void count_k(const float* x, const int32_t* labels, float* out, int64_t rows, int64_t K) {
-  __shared__ long long sm[kCountThreads / kWarp];
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
-  long long correct = 0;
+  long long correct[1] = {0};
   for (int64_t r = warp; r < rows; r += kCountThreads / kWarp) {
     const float* xr = x + r * K;
     float bv = 0.f;
@@ -154,15 +147,10 @@ __global__ void count_k(const float* x, const int32_t* labels, float* out, int64
         bi = oi;
       }
     }
-    if (lane == 0 && bi >= 0 && labels[r] == bi) ++correct;
+    if (lane == 0 && bi >= 0 && labels[r] == bi) ++correct[0];
   }
-  if (lane == 0) sm[warp] = correct;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    long long total = 0;
-    for (int w = 0; w < kCountThreads / kWarp; ++w) total += sm[w];
-    out[0] = static_cast<float>(total);
-  }
+  block_sum<kCountThreads>(correct);  // integers: exact in any order
+  if (threadIdx.x == 0) out[0] = static_cast<float>(correct[0]);
 }
 
 }  // namespace

@@ -6,9 +6,10 @@
 // bitwise reproducible.
 #include <algorithm>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda/block_sum.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/structure.cuh"
+#include "kernels/cuda_check.h"
 
 namespace bnas::kernels::cuda {
 namespace {
@@ -55,7 +56,6 @@ __global__ void wsum_bwd_x_k(OutPack gxs, int count, const float* w, const float
 
 // partial[i * gridDim.x + blockIdx.x] = this block's share of sum_j gy[j] xs[i][j].
 __global__ void wsum_bwd_w_partial_k(InPack xs, int n, const float* gy, int64_t numel, float* partial) {
-  __shared__ float sm[kPack][kThreads];
   float acc[kPack];
 #pragma unroll
   for (int i = 0; i < kPack; ++i) acc[i] = 0.f;
@@ -65,31 +65,17 @@ __global__ void wsum_bwd_w_partial_k(InPack xs, int n, const float* gy, int64_t 
     for (int i = 0; i < kPack; ++i)
       if (i < n) acc[i] += g * xs.p[i][j];
   }
-  const int t = threadIdx.x;
-#pragma unroll
-  for (int i = 0; i < kPack; ++i) sm[i][t] = acc[i];
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (t < stride)
-      for (int i = 0; i < n; ++i) sm[i][t] += sm[i][t + stride];
-    __syncthreads();
-  }
-  if (t < n) partial[t * int64_t(gridDim.x) + blockIdx.x] = sm[t][0];
+  block_sum<kThreads>(acc);  // acc[i] stays 0 for i >= n
+  if (threadIdx.x == 0)
+    for (int i = 0; i < n; ++i) partial[i * int64_t(gridDim.x) + blockIdx.x] = acc[i];
 }
 
 // gw[blockIdx.x] = sum of the `parts` partials of input blockIdx.x.
 __global__ void wsum_bwd_w_final_k(const float* partial, int parts, float* gw) {
-  __shared__ float sm[kThreads];
-  const int t = threadIdx.x;
-  float acc = 0.f;
-  for (int k = t; k < parts; k += kThreads) acc += partial[blockIdx.x * int64_t(parts) + k];
-  sm[t] = acc;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (t < stride) sm[t] += sm[t + stride];
-    __syncthreads();
-  }
-  if (t == 0) gw[blockIdx.x] = sm[0];
+  float acc[1] = {0.f};
+  for (int k = threadIdx.x; k < parts; k += kThreads) acc[0] += partial[blockIdx.x * int64_t(parts) + k];
+  block_sum<kThreads>(acc);
+  if (threadIdx.x == 0) gw[blockIdx.x] = acc[0];
 }
 
 __device__ __forceinline__ int find_block(const int64_t* start, int count, int64_t e) {

@@ -1,4 +1,4 @@
-#include "engine/check.h"
+#include "kernels/check.h"
 
 namespace bnas::detail {
 void fail(const char* file, int line, const char* call, const std::string& message) {
