@@ -1,6 +1,6 @@
 // The emulated cuDNN (BNAS_CUDA_EMULATOR builds): the legacy convolution API that this project
 // calls, with cuDNN 9's names, types and numeric values, executed on the emulated device by
-// emulator/src/cudnn.cpp. Convolutions compute with the CPU reference kernels (kernels/cpu/conv.h)
+// emulator/src/cudnn*.{h,cpp}. Convolutions compute with the CPU reference kernels (kernels/cpu/conv.h)
 // as stream-ordered library operations, so they are ordered, hazard-checked, capturable into
 // graphs and counted like any other device work.
 //
@@ -234,7 +234,7 @@ cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescri
                                                     const cudnnFilterDescriptor_t filterDesc, int* n, int* c, int* h,
                                                     int* w);
 
-// Heuristics (a fixed ranking, see cudnn.cpp) and workspace sizes.
+// Heuristics (a fixed ranking, see emulator/src/cudnn_algorithms.cpp) and workspace sizes.
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithmMaxCount(cudnnHandle_t handle, int* count);
 cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t srcDesc,
                                                      const cudnnFilterDescriptor_t filterDesc,

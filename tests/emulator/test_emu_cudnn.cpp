@@ -1,4 +1,4 @@
-// The emulated cuDNN (emulator/src/cudnn.cpp) on device memory:
+// The emulated cuDNN (emulator/src/cudnn*.{h,cpp}) on device memory:
 //  * the three convolutions equal kernels/cpu conv bit for bit (the stand-in computes with that
 //    code) for a grouped, a depthwise, a strided + dilated and a channel-slice (batch-stride)
 //    convolution, with every algorithm the heuristics call supported;
