@@ -21,6 +21,18 @@ using nlohmann::json;
 namespace bnas::cli {
 namespace {
 
+// The setting of `sub` whose name is closest to `key`, written as a config key.
+std::string closest_config_key(const CLI::App* sub, const std::string& key) {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : sub->get_options())
+    if (!o->get_lnames().empty() && o->get_lnames().front() != "help" && o->get_lnames().front() != "config")
+      names.push_back(o->get_lnames().front());
+  std::string hint = nas::closest_name(key, names);
+  for (char& ch : hint)
+    if (ch == '-') ch = '_';
+  return hint;
+}
+
 void apply_config_file(CLI::App* sub, const std::string& path) {
   if (path.empty()) return;
   const json j = read_json_file(path, "config file");
@@ -28,17 +40,8 @@ void apply_config_file(CLI::App* sub, const std::string& path) {
   for (const auto& [key, value] : j.items()) {
     if (key == "config" || key == "dataset") continue;
     CLI::Option* opt = sub->get_option_no_throw(flag_name(key));
-    if (opt == nullptr) {
-      std::vector<std::string> keys;
-      for (const CLI::Option* o : sub->get_options())
-        if (!o->get_lnames().empty() && o->get_lnames().front() != "help" && o->get_lnames().front() != "config")
-          keys.push_back(o->get_lnames().front());
-      std::string hint = nas::closest_name(key, keys);
-      for (char& ch : hint)
-        if (ch == '-') ch = '_';
-      BNAS_FAIL("config file ", path, ": '", key, "' is not a setting of `", sub->get_name(), "` (did you mean '",
-                hint, "'? see bnas_engine ", sub->get_name(), " --help)");
-    }
+    BNAS_CHECK(opt != nullptr, "config file ", path, ": '", key, "' is not a setting of `", sub->get_name(),
+               "` (did you mean '", closest_config_key(sub, key), "'? see bnas_engine ", sub->get_name(), " --help)");
     if (opt->count() > 0) continue;
     std::string s;
     if (value.is_string())

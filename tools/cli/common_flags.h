@@ -1,6 +1,7 @@
 // The flags search and train share besides their settings (dataset, --device, --config, --out,
-// --resume, --data, --threads, --subset), such a run command's registration, and what every command does with
-// them: apply the --config file, set the threads, choose the device and find the dataset's folder.
+// --resume, --data, --threads, --subset; the settings' flags are tools/cli/setting_flags.h), such
+// a run command's registration, and what every command does with them: apply the --config file,
+// set the threads, choose the device and find the dataset's folder.
 #pragma once
 #include <cstdint>
 #include <memory>
