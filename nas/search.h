@@ -53,7 +53,7 @@ struct SearchConfig : RunSettings {
   std::string preset = "bnas-v2-pc";
   // Search space.
   int pc_k;                      // partial-channel proportion K (1: full channels)
-  bool edge_norm = true;
+  bool edge_norm;                // edge normalisation (beta); both from SupernetConfig::pc_cifar()
   bool random_channels = false;  // PC-DARTS' random channel subsets instead of the first C/K
   // Architecture.
   double arch_lr = 6e-4, arch_weight_decay = 1e-3, arch_beta1 = 0.5, arch_beta2 = 0.999;
