@@ -23,34 +23,13 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import safetensors_io  # noqa: E402
-from op_cases.mixed_edge import channel_shuffle  # noqa: E402
+from op_cases.mixed_edge import mixed_edge  # noqa: E402
 
 NAN = float("nan")
-
-
-def mixed_edge(x, sel, branches, w, e, running, training, stride, k):
-    C = x.shape[1]
-    rest = [c for c in range(C) if c not in sel]
-    xs = x[:, sel]
-    # torch.batch_norm: F.batch_norm without its refusal of one value per channel in training.
-    mp = torch.batch_norm(F.max_pool2d(xs, 3, stride, 1), None, None, running[0], running[1], training, 0.1, 1e-5,
-                          False)
-    ap = torch.batch_norm(F.avg_pool2d(xs, 3, stride, 1, count_include_pad=False), None, None, running[2],
-                          running[3], training, 0.1, 1e-5, False)
-    skip = xs if stride == 1 else branches[4]
-    s = w[1] * mp + w[2] * ap + w[3] * skip
-    for i in range(4):
-        s = s + w[4 + i] * branches[i]
-    if k > 1:
-        xr = x[:, rest]
-        byp = xr if stride == 1 else F.max_pool2d(xr, 2, 2)
-        s = channel_shuffle(torch.cat([s, byp], dim=1), k)
-    return s * e[0]
 
 
 def write_case(name, N, C, H, k, stride, training, sel, nans, out_dir):
@@ -69,7 +48,7 @@ def write_case(name, N, C, H, k, stride, training, sel, nans, out_dir):
 
     leaves = [t.double().requires_grad_(True) for t in [x, w, e] + branches]
     run = [r.double() for r in running]
-    out = mixed_edge(leaves[0], sel, leaves[3:], leaves[1], leaves[2], run, training, stride, k)
+    out = mixed_edge(leaves[0], sel, leaves[3:], leaves[1], leaves[2], training, stride, k, run)
     grads = torch.autograd.grad(out, leaves, grad_out.double())
 
     tensors = {"x": x, "sel": torch.tensor(sel, dtype=torch.int32), "weights": w, "edge_weight": e}

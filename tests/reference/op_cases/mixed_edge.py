@@ -11,17 +11,27 @@ def channel_shuffle(x, groups):
     return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
 
 
-def mixed_edge(x, sel, branches, w, e, training, stride, k):
+def default_running(cs, dtype):
+    """The running statistics the op cases start from: mean and var of the max pool, then of the avg pool."""
+    return [torch.tensor([v0 + dv * j for j in range(cs)], dtype=dtype)
+            for v0, dv in ((0.3, 0.1), (0.7, 0.2), (-0.1, 0.05), (0.4, 0.3))]
+
+
+def mixed_edge(x, sel, branches, w, e, training, stride, k, running=None):
+    """running: [mean max, var max, mean avg, var avg], updated in place in training (default:
+    default_running). torch.batch_norm is F.batch_norm without its refusal of one value per
+    channel in training, which make_mixed_edge_fixtures.py records."""
     C = x.shape[1]
     cs = C // k
     sel = list(sel) if sel else list(range(cs))
     rest = [c for c in range(C) if c not in sel]
     xs = x[:, sel]
-    stats = [torch.tensor([v0 + dv * j for j in range(cs)], dtype=x.dtype)
-             for v0, dv in ((0.3, 0.1), (0.7, 0.2), (-0.1, 0.05), (0.4, 0.3))]
-    mp = F.batch_norm(F.max_pool2d(xs, 3, stride, 1), stats[0], stats[1], None, None, training, 0.1, 1e-5)
-    ap = F.batch_norm(F.avg_pool2d(xs, 3, stride, 1, count_include_pad=False), stats[2], stats[3], None, None,
-                      training, 0.1, 1e-5)
+    if running is None:
+        running = default_running(cs, x.dtype)
+    mp = torch.batch_norm(F.max_pool2d(xs, 3, stride, 1), None, None, running[0], running[1], training, 0.1, 1e-5,
+                          False)
+    ap = torch.batch_norm(F.avg_pool2d(xs, 3, stride, 1, count_include_pad=False), None, None, running[2],
+                          running[3], training, 0.1, 1e-5, False)
     skip = xs if stride == 1 else branches[4]
     s = w[1] * mp + w[2] * ap + w[3] * skip
     for i in range(4):
