@@ -15,16 +15,13 @@
 
 namespace bnas::cli {
 
-// A flag whose value overrides a setting only when it was given (on the command line or in the
-// --config file); otherwise the preset's or the resumed run's value stands.
+// A run option that is not a setting (--subset, --test-subset) and whether it was given (on the
+// command line or in the --config file); when not, a resumed run keeps its recorded value.
 template <class T>
 struct Flag {
   T value{};
   CLI::Option* opt = nullptr;
   bool given() const { return opt != nullptr && opt->count() > 0; }
-  void apply(T& dst) const {
-    if (given()) dst = value;
-  }
 };
 
 struct Common {

@@ -40,23 +40,23 @@ void add_search_flags(CLI::App* s, SearchFlags& f) {
   f.settings.add(s, nas::SearchConfig::table(), {"checkpoint_dir"});  // the run directory holds the checkpoints
 }
 
-// The preset (the given one, else the dataset's), or the resumed run's settings, then the
+// The resumed run's settings, or the preset (the given one, else the dataset's); then the
 // flags given.
 nas::SearchConfig resolve_search_config(const SearchFlags& f, const Common& c, const json* saved) {
   json given = f.settings.given();
-  nas::SearchConfig base;
+  nas::SearchConfig cfg;
   if (saved) {
-    base = nas::search_config_from_json(saved->at("settings"));
+    const nas::SearchConfig base = nas::search_config_from_json(saved->at("settings"));
     BNAS_CHECK(given.value("preset", base.preset) == base.preset, "--resume: the run searched with preset ",
                base.preset, ", not ", given.value("preset", ""));
+    given.erase("preset");  // the preset would replace the run's settings
+    cfg = nas::search_config_from_json(given, base);
   } else {
-    const std::string preset = given.value("preset", nas::SearchConfig::default_preset(c.dataset));
-    BNAS_CHECK(preset != "imagenet" || c.dataset == "imagenet", "the imagenet preset is for the imagenet dataset, not ",
-               c.dataset);
-    base = nas::SearchConfig::preset_config(preset);
+    if (!given.contains("preset")) given["preset"] = nas::SearchConfig::default_preset(c.dataset);
+    BNAS_CHECK(given["preset"] != "imagenet" || c.dataset == "imagenet",
+               "the imagenet preset is for the imagenet dataset, not ", c.dataset);
+    cfg = nas::search_config_from_json(given);
   }
-  given.erase("preset");
-  nas::SearchConfig cfg = nas::search_config_from_json(given, base);
   if (cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;  // the run directory always keeps a checkpoint
   cfg.validate();
   return cfg;
