@@ -18,6 +18,7 @@
 #include "nas/broad_network.h"
 #include "nas/search.h"
 #include "nas/train.h"
+#include "tests/error_of.h"
 #include "tools/cli/common_flags.h"
 #include "tools/cli/setting_flags.h"
 
@@ -122,24 +123,17 @@ TEST(Settings, EveryRowIsReachableThroughTheConfigFile) {
 }
 
 TEST(Settings, UnknownKeysAreRejectedEverywhereNamingTheClosest) {
-  const auto message = [](auto f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
-  };
-  EXPECT_NE(message([] { search_config_from_json({{"epoch", 3}}); }).find("did you mean 'epochs'"),
+  using bnas::testing::error_of;
+  EXPECT_NE(error_of([] { search_config_from_json({{"epoch", 3}}); }).find("did you mean 'epochs'"),
             std::string::npos);
-  EXPECT_NE(message([] { train_config_from_json({{"arch_lr", 3}}); }).find("unknown training setting 'arch_lr'"),
+  EXPECT_NE(error_of([] { train_config_from_json({{"arch_lr", 3}}); }).find("unknown training setting 'arch_lr'"),
             std::string::npos);
-  EXPECT_NE(message([] { train_config_from_json({{"drop_paht", 0.1}}); }).find("did you mean 'drop_path'"),
+  EXPECT_NE(error_of([] { train_config_from_json({{"drop_paht", 0.1}}); }).find("did you mean 'drop_path'"),
             std::string::npos);
   // The config file of the command line says the same.
   const fs::path path = fs::temp_directory_path() / "bnas_test_settings_unknown.json";
   std::ofstream(path) << R"({"lr_mni": 0.1})";
-  EXPECT_NE(message([&] { parse_flags(SearchConfig::table(), {"--config", path.string()}); })
+  EXPECT_NE(error_of([&] { parse_flags(SearchConfig::table(), {"--config", path.string()}); })
                 .find("did you mean 'lr_min'"),
             std::string::npos);
   fs::remove(path);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/checkpoint.h"
+#include "tests/error_of.h"
 
 namespace bnas {
 namespace {
@@ -22,14 +23,7 @@ std::string read_all(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using bnas::testing::error_of;
 
 TEST(Checkpoint, RoundTripKeepsNamesShapesDtypesAndMetadata) {
   const std::string p = temp_path("rt.safetensors");

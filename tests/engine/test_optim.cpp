@@ -14,22 +14,15 @@
 #include "engine/optim.h"
 #include "engine/schedule.h"
 #include "optim_test_util.h"
+#include "tests/error_of.h"
 
 namespace bnas {
 namespace {
+using testing::error_of;
 using testing::optim_temp_path;
 using testing::random_tensor;
 using testing::random_values;
 using testing::rel_error;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A group spanning several chunks: one parameter of 2.5 chunks and two small ones.
 std::vector<Shape> group_shapes() {

@@ -21,6 +21,7 @@
 #include "nas/genotype_darts.h"
 #include "nas/genotype_file.h"
 #include "nas/published_genotypes.h"
+#include "tests/error_of.h"
 
 namespace bnas::nas {
 namespace {
@@ -28,14 +29,7 @@ namespace {
 using P = Primitive;
 constexpr int kRow = kNumPrimitives;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const bnas::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using bnas::testing::error_of;
 
 // The error is one line and contains every expected fragment.
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {

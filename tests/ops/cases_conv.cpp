@@ -7,6 +7,7 @@
 #include "engine/conv_algorithms.h"
 #include "engine/memory.h"
 #include "engine/rng.h"
+#include "tests/error_of.h"
 #include "tests/ops/harness.h"
 
 namespace bnas::testing {
@@ -65,16 +66,6 @@ Tensor randn(const Shape& s, uint64_t seed, Device d = Device::cpu()) {
   Generator g(seed, RngStream::Test);
   return Tensor::from_vector(g.normal(static_cast<uint64_t>(s.numel())), s, DType::F32, d);
 }
-// The message of the bnas::Error that f throws ("" when it does not throw).
-template <class F> std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 struct ConvRun {
   std::vector<double> y, gx, gw;
 };
