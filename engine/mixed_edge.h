@@ -1,9 +1,10 @@
 // The fused partial-channel mixed edge of BNAS-v2-PC (PC-DARTS MixedOp times its edge weight),
 // as one differentiable op. The parametric candidates (sep/dil convs, and FactorizedReduce for
-// skip on stride-2 edges) are computed by the caller with the cuDNN-backed ops; this op does the
-// rest in a few fused kernels (kernels/cuda/mixed_edge.cu): the parameter-free candidates, their
-// BatchNorm, the weighted sum, the bypass, the channel shuffle and the edge weight, with no
-// intermediate gather, concat or shuffle tensors.
+// skip on stride-2 edges) are computed by the caller (ops::conv_branches for the convolutions,
+// engine/conv_branches.h); this op does the rest in a few fused kernels
+// (kernels/cuda/mixed_edge.cu): the parameter-free candidates, their BatchNorm, the weighted sum,
+// the bypass, the channel shuffle and the edge weight, with no intermediate gather, concat or
+// shuffle tensors.
 #pragma once
 #include <vector>
 
@@ -24,8 +25,9 @@ struct MixedEdgeArgs {
 // channels, in increasing order, bypass: copied (stride 1) or 2x2 / stride 2 max-pooled (stride 2,
 // which needs even H and W when k > 1).
 // branches: N x C/k x Ho x Wo outputs of sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5
-// (primitives 4..7) and, when stride == 2, skip_connect's FactorizedReduce output (primitive 3)
-// as branches[4]; with stride 1 skip is the identity of the selected slice.
+// (primitives 4..7) and, when stride == 2, skip's FactorizedReduce output (primitive 3) as a fifth;
+// with stride 1 skip is the identity of the selected slice. A tensor may also hold m consecutive
+// branches stacked (m x N x C/k x Ho x Wo, as ops::conv_branches returns the four convolutions).
 // weights: [8] = softmax(alpha row), read on the device. edge_weight: [1] or undefined (1).
 // Candidates 1 and 2 (max / avg pool 3x3, stride s, pad 1, padding not counted) are each followed
 // by BatchNorm without affine parameters: training uses the batch statistics and updates the

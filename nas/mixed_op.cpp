@@ -3,6 +3,7 @@
 #include <string>
 
 #include "engine/check.h"
+#include "engine/conv_branches.h"
 #include "engine/mixed_edge.h"
 #include "engine/ops.h"
 
@@ -26,6 +27,22 @@ MixedOp::MixedOp(int c, int s, int kk, const ParamOptions& o) : channels(c), str
   reduce_ = dynamic_cast<FactorizedReduce*>(ops[static_cast<int>(Primitive::kSkipConnect)].get());
   BNAS_CHECK(sep3_ && sep5_ && dil3_ && dil5_ && (stride == 1 || reduce_),
              "MixedOp: unexpected candidate operation types");
+  // The six stages of ops::conv_branches: the first halves of sep 3x3 and 5x5, dil 3x3 and 5x5,
+  // then the second halves of sep 3x3 and 5x5.
+  const std::pair<Conv2d*, Conv2d*> convs[] = {{sep3_->depthwise1.get(), sep3_->pointwise1.get()},
+                                               {sep5_->depthwise1.get(), sep5_->pointwise1.get()},
+                                               {dil3_->depthwise.get(), dil3_->pointwise.get()},
+                                               {dil5_->depthwise.get(), dil5_->pointwise.get()},
+                                               {sep3_->depthwise2.get(), sep3_->pointwise2.get()},
+                                               {sep5_->depthwise2.get(), sep5_->pointwise2.get()}};
+  const BatchNorm2d* bns[] = {sep3_->bn1.get(), sep5_->bn1.get(), dil3_->bn.get(), dil5_->bn.get(), sep3_->bn2.get(),
+                              sep5_->bn2.get()};
+  for (int s = 0; s < ops::kConvBranchStages; ++s) {
+    conv_weights_.push_back(convs[s].first->weight);
+    conv_weights_.push_back(convs[s].second->weight);
+    conv_running_.push_back(bns[s]->running_mean);
+    conv_running_.push_back(bns[s]->running_var);
+  }
 }
 
 Tensor MixedOp::forward(const Tensor& x, const Tensor& weights, const Tensor& edge_weight, bool training,
@@ -34,21 +51,20 @@ Tensor MixedOp::forward(const Tensor& x, const Tensor& weights, const Tensor& ed
              " x H x W input, got ", x.shape().str());
   const int64_t cs = channels / k;
   Tensor sel_dev;
-  Tensor xs;
-  if (selected.empty() || k == 1) {
-    xs = k == 1 ? x : ops::narrow(x, 1, 0, cs);
-  } else {
+  if (!selected.empty() && k > 1) {
     BNAS_CHECK(static_cast<int64_t>(selected.size()) == cs, "MixedOp: expected ", cs,
                " selected channels, got ", selected.size());
     sel_dev = Tensor::from_ints(selected, {cs}, x.device());
-    xs = ops::select_channels(x, sel_dev);
   }
-  // Every parametric branch starts with a ReLU of the same input: compute (and keep for
-  // backward) relu(xs) once per edge instead of once per branch.
-  const Tensor r = ops::relu(xs);
-  std::vector<Tensor> branches{sep3_->forward_relu_applied(r, training), sep5_->forward_relu_applied(r, training),
-                               dil3_->forward_relu_applied(r, training), dil5_->forward_relu_applied(r, training)};
-  if (stride == 2) branches.push_back(reduce_->forward_relu_applied(r, training));
+  // The four convolution branches in one fused op, reading relu(x[:, selected]) in place.
+  ops::ConvBranchesArgs ca;
+  ca.stride = stride;
+  ca.training = training;
+  std::vector<Tensor> branches{ops::conv_branches(x, sel_dev, cs, conv_weights_, conv_running_, ca)};
+  if (stride == 2) {
+    const Tensor xs = sel_dev.defined() ? ops::select_channels(x, sel_dev) : (k == 1 ? x : ops::narrow(x, 1, 0, cs));
+    branches.push_back(reduce_->forward(xs, training));
+  }
   ops::MixedEdgeArgs a;
   a.stride = stride;
   a.k = k;

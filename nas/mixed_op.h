@@ -1,12 +1,13 @@
 // MixedOp: one edge of a search cell (docs/METHOD.md §3), full channels (k = 1: BNAS-D,
 // BNAS-v2-CLR) or partial channels (k > 1: BNAS-v2-PC), on the fused op ops::mixed_edge.
 //
-// The parametric candidates (sep/dil convs, and skip's FactorizedReduce on stride-2 edges) run
-// as ordinary modules on the selected C/k channels (a narrow view for the fixed selection,
-// ops::select_channels for a random one); the fused op does the rest (pools and their
-// BatchNorms, weighted sum, bypass, channel shuffle, edge weight). Module names are the
-// authors': `_ops.<primitive>` in column order; a pool's non-affine BN is `_ops.1.1` / `_ops.2.1`
-// (nn.Sequential(pool, BatchNorm2d)); the fused op reads and updates those running tensors.
+// The convolution candidates (sep and dil convs) run as one fused op, ops::conv_branches, on the
+// C/k selected input channels (the first C/k, or a random subset), reading them in place; skip's
+// FactorizedReduce on stride-2 edges runs as a module on the selected slice; the fused mixed edge
+// does the rest (pools and their BatchNorms, weighted sum, bypass, channel shuffle, edge weight).
+// Module names are the authors': `_ops.<primitive>` in column order; a pool's non-affine BN is
+// `_ops.1.1` / `_ops.2.1` (nn.Sequential(pool, BatchNorm2d)). The fused ops read the modules'
+// weights and read and update their running tensors.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,9 @@ class MixedOp : public Module {
   SepConv *sep3_ = nullptr, *sep5_ = nullptr;
   DilConv *dil3_ = nullptr, *dil5_ = nullptr;
   FactorizedReduce* reduce_ = nullptr;  // skip_connect on a stride-2 edge
+  // The weights and BN running statistics of ops::conv_branches' six stages (the same tensors as
+  // the candidate modules', in the op's order).
+  std::vector<Tensor> conv_weights_, conv_running_;
 };
 
 }  // namespace bnas::nas

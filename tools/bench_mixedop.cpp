@@ -5,6 +5,11 @@
 // The parametric branch outputs (sep/dil convs, FactorizedReduce) are inputs: both sides get the
 // same ones, so the figures isolate what the fusion replaces.
 //
+// bench=conv_branches lines do the same for the convolution candidates: the fused
+// ops::conv_branches (engine/conv_branches.h) against the unfused composition (gather, ReLU,
+// depthwise and 1x1 conv2d, batch_norm; sep convs twice) on the same shapes, with the gradients
+// of x and of the 12 weights.
+//
 // One line per (edge shape, k, selection, device) as key=value pairs, or a JSON array with
 // --json: median milliseconds of the forward (no grad) and of forward + backward (gradients of x,
 // every branch, the weights and the edge weight), and bytes moved, estimated from the tensors
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/conv_branches.h"
 #include "engine/device.h"
 #include "engine/memory.h"
 #include "engine/mixed_edge.h"
@@ -185,6 +191,65 @@ struct Problem {
   }
 };
 
+// The convolution candidates of one edge: fused, and as the unfused ops the modules run.
+struct BranchProblem {
+  int64_t Cs;
+  int stride;
+  Tensor x, sel;
+  std::vector<Tensor> weights, running;
+  std::vector<int64_t> chosen;
+
+  BranchProblem(const EdgeShape& s, int64_t n, int k, bool random, Device d) : Cs(s.C / k), stride(s.stride) {
+    Generator g(19, RngStream::Test);
+    x = Tensor::from_vector(g.normal(static_cast<uint64_t>(n * s.C * s.H * s.H)), {n, s.C, s.H, s.H}, DType::F32, d)
+            .set_requires_grad(true);
+    for (int st = 0; st < ops::kConvBranchStages; ++st) {
+      const int64_t kk = st % 2 == 0 ? 3 : 5;
+      weights.push_back(Tensor::from_vector(g.normal(static_cast<uint64_t>(Cs * kk * kk)), {Cs, 1, kk, kk},
+                                            DType::F32, d).set_requires_grad(true));
+      weights.push_back(Tensor::from_vector(g.normal(static_cast<uint64_t>(Cs * Cs)), {Cs, Cs, 1, 1}, DType::F32, d)
+                            .set_requires_grad(true));
+      running.push_back(Tensor::full({Cs}, 0.0, DType::F32, d));
+      running.push_back(Tensor::full({Cs}, 1.0, DType::F32, d));
+    }
+    if (random) {
+      std::vector<uint32_t> perm = g.permutation(static_cast<uint32_t>(s.C));
+      std::vector<int32_t> v(perm.begin(), perm.begin() + Cs);
+      std::sort(v.begin(), v.end());
+      sel = Tensor::from_ints(v, {Cs}, d);
+      chosen.assign(v.begin(), v.end());
+    } else {
+      for (int64_t c = 0; c < Cs; ++c) chosen.push_back(c);
+    }
+  }
+  std::vector<Tensor> leaves() const {
+    std::vector<Tensor> l{x};
+    l.insert(l.end(), weights.begin(), weights.end());
+    return l;
+  }
+  Tensor fused() const {
+    ops::ConvBranchesArgs a;
+    a.stride = stride;
+    return ops::conv_branches(x, sel, Cs, weights, running, a);
+  }
+  // Stage st of kernels/conv_branches_math.h on relu(in): depthwise, 1x1, BN.
+  Tensor stage(const Tensor& in, int st, int s) const {
+    static const int kPad[] = {1, 2, 2, 4, 1, 2}, kDil[] = {1, 1, 2, 2, 1, 1};
+    ops::Conv2dArgs dw;
+    dw.stride = s;
+    dw.padding = kPad[st];
+    dw.dilation = kDil[st];
+    dw.groups = static_cast<int>(Cs);
+    const Tensor y = ops::conv2d(ops::conv2d(ops::relu(in), weights[2 * st], dw), weights[2 * st + 1], {});
+    return ops::batch_norm(y, Tensor(), Tensor(), running[2 * st], running[2 * st + 1], {});
+  }
+  Tensor unfused() const {
+    const Tensor xs = Problem::gather(x, chosen);
+    const Tensor a0 = stage(xs, 0, stride), a1 = stage(xs, 1, stride);
+    return ops::concat_channels({stage(a0, 4, 1), stage(a1, 5, 1), stage(xs, 2, stride), stage(xs, 3, stride)});
+  }
+};
+
 struct Totals {  // one search step's mixed edges of one (device, k, selection): sum of count x time
   double f_fwd = 0, u_fwd = 0, f_all = 0, u_all = 0;
   int edges = 0;
@@ -259,6 +324,55 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
   first = false;
 }
 
+void run_branches(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first,
+                  Totals& tot) {
+  const BranchProblem pb(s, batch, k, random, d);
+  const std::vector<Tensor> leaves = pb.leaves();
+  Tensor fused_probe, unfused_probe;
+  {
+    NoGradGuard ng;
+    fused_probe = pb.fused();
+    unfused_probe = pb.unfused();
+  }
+  const Tensor fseed = Tensor::full(fused_probe.shape(), 1.0, DType::F32, d);
+  const Tensor useed = Tensor::full(unfused_probe.shape(), 1.0, DType::F32, d);
+  nlohmann::ordered_json r = {{"bench", "conv_branches"}, {"edge", s.name}, {"C", s.C}, {"H", s.H},
+                              {"stride", s.stride}, {"k", k}, {"selection", random ? "random" : "fixed"},
+                              {"edges_in_network", s.count}, {"device", d.str()}, {"batch", batch}};
+  nlohmann::ordered_json activity;
+  if (d.is_cuda()) {
+    synchronize(d);
+    const DeviceActivity a0 = device_activity();
+    grad(pb.fused(), leaves, fseed);
+    const DeviceActivity a1 = device_activity();
+    grad(pb.unfused(), leaves, useed);
+    const DeviceActivity a2 = device_activity();
+    synchronize(d);
+    bench::add_activity(activity, a1, a0, 1);
+    bench::add_activity(activity, a2, a1, 1, "unfused_");
+  }
+  const double f_fwd = bench::time_median([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
+  const double u_fwd = bench::time_median([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
+  const double f_all = bench::time_median([&] { grad(pb.fused(), leaves, fseed); }, d, o.min_time);
+  const double u_all = bench::time_median([&] { grad(pb.unfused(), leaves, useed); }, d, o.min_time);
+  tot.f_fwd += s.count * f_fwd;
+  tot.u_fwd += s.count * u_fwd;
+  tot.f_all += s.count * f_all;
+  tot.u_all += s.count * u_all;
+  tot.edges += s.count;
+  r["fused_fwd_ms"] = f_fwd * 1e3;
+  r["unfused_fwd_ms"] = u_fwd * 1e3;
+  r["fused_fwd_bwd_ms"] = f_all * 1e3;
+  r["unfused_fwd_bwd_ms"] = u_all * 1e3;
+  r["speedup_fwd"] = u_fwd / f_fwd;
+  r["speedup_fwd_bwd"] = u_all / f_all;
+  for (auto& [key, v] : activity.items()) r[key] = v;
+  if (o.json) std::printf("%s\n  %s", first ? "" : ",", r.dump().c_str());
+  else std::printf("%s\n", bench::key_values(r).c_str());
+  std::fflush(stdout);
+  first = false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -272,32 +386,31 @@ int main(int argc, char** argv) {
     bool first = true;
     for (const Device& d : args.devices) {
       const int64_t batch = o.batch > 0 ? o.batch : (d.is_cuda() ? 256 : 16);
-      for (int k : {4, 1})
-        for (bool random : {false, true}) {
-          if (k == 1 && random) continue;
-          Totals tot;
-          for (const EdgeShape& s : kEdges) {
-            const std::string tag = std::string(s.name) + " k" + std::to_string(k) + (random ? " random" : " fixed");
-            if (!args.selected(tag)) continue;
-            run(s, k, random, d, batch, o, first, tot);
+      for (const bool branches : {false, true})
+        for (int k : {4, 1})
+          for (bool random : {false, true}) {
+            if (k == 1 && random) continue;
+            const char* bench_name = branches ? "conv_branches" : "mixedop";
+            Totals tot;
+            for (const EdgeShape& s : kEdges) {
+              const std::string tag = std::string(bench_name) + " " + s.name + " k" + std::to_string(k) +
+                                      (random ? " random" : " fixed");
+              if (!args.selected(tag)) continue;
+              if (branches) run_branches(s, k, random, d, batch, o, first, tot);
+              else run(s, k, random, d, batch, o, first, tot);
+            }
+            if (tot.edges == 0) continue;
+            // The whole network's edges (each shape times its number of edges).
+            nlohmann::ordered_json r = {{"bench", bench_name}, {"edge", "network_total"}, {"k", k},
+                                        {"selection", random ? "random" : "fixed"}, {"edges_in_network", tot.edges},
+                                        {"device", d.str()}, {"batch", batch}, {"fused_fwd_ms", tot.f_fwd * 1e3},
+                                        {"unfused_fwd_ms", tot.u_fwd * 1e3}, {"fused_fwd_bwd_ms", tot.f_all * 1e3},
+                                        {"unfused_fwd_bwd_ms", tot.u_all * 1e3}, {"speedup_fwd", tot.u_fwd / tot.f_fwd},
+                                        {"speedup_fwd_bwd", tot.u_all / tot.f_all}};
+            if (o.json) std::printf(",\n  %s", r.dump().c_str());
+            else std::printf("%s\n", bench::key_values(r).c_str());
+            std::fflush(stdout);
           }
-          if (tot.edges == 0) continue;
-          // The whole network's mixed edges (each shape times its number of edges).
-          if (o.json)
-            std::printf(",\n  {\"edge\": \"network_total\", \"k\": %d, \"selection\": \"%s\", \"edges_in_network\": %d, "
-                        "\"device\": \"%s\", \"batch\": %lld, \"fused_fwd_ms\": %.4f, \"unfused_fwd_ms\": %.4f, "
-                        "\"fused_fwd_bwd_ms\": %.4f, \"unfused_fwd_bwd_ms\": %.4f, \"speedup_fwd\": %.2f, "
-                        "\"speedup_fwd_bwd\": %.2f}",
-                        k, random ? "random" : "fixed", tot.edges, d.str().c_str(), (long long)batch, tot.f_fwd * 1e3,
-                        tot.u_fwd * 1e3, tot.f_all * 1e3, tot.u_all * 1e3, tot.u_fwd / tot.f_fwd, tot.u_all / tot.f_all);
-          else
-            std::printf("bench=mixedop edge=network_total k=%d selection=%s edges_in_network=%d device=%s batch=%lld "
-                        "fused_fwd_ms=%.4f unfused_fwd_ms=%.4f fused_fwd_bwd_ms=%.4f unfused_fwd_bwd_ms=%.4f "
-                        "speedup_fwd=%.2f speedup_fwd_bwd=%.2f\n",
-                        k, random ? "random" : "fixed", tot.edges, d.str().c_str(), (long long)batch, tot.f_fwd * 1e3,
-                        tot.u_fwd * 1e3, tot.f_all * 1e3, tot.u_all * 1e3, tot.u_fwd / tot.f_fwd, tot.u_all / tot.f_all);
-          std::fflush(stdout);
-        }
     }
   });
 }

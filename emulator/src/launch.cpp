@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <typeindex>
+#include <utility>
 #include <vector>
 
 #if !defined(__x86_64__)
@@ -65,7 +67,7 @@ struct BlockRun {
     std::vector<unsigned char> bytes;
     unsigned block = 0;  // the block that last declared it (re-poisoned for each new block)
   };
-  std::map<int, Shared> shared;  // by declaration; storage kept across blocks and launches
+  std::map<std::pair<int, std::type_index>, Shared> shared;  // by declaration and type; storage kept across blocks and launches
   unsigned block_serial = 0;
   std::vector<unsigned char> dynamic;  // at least 1 byte, so that data() is never null
   size_t dynamic_bytes = 0, static_bytes = 0;
@@ -315,9 +317,9 @@ void warp_exchange(int site, unsigned mask, uint64_t value, int source_lane, uin
   wait_at(warp, site);
 }
 
-void* shared_bytes(int id, size_t bytes) {
+void* shared_bytes(int id, const std::type_info& type, size_t bytes) {
   BlockRun& r = run_state();
-  BlockRun::Shared& sh = r.shared[id];
+  BlockRun::Shared& sh = r.shared[{id, std::type_index(type)}];
   if (sh.block != r.block_serial) {  // first use in this block: fresh, poisoned memory
     sh.block = r.block_serial;
     r.static_bytes += bytes;

@@ -7,6 +7,7 @@
 // saved: the backward recomputes them from x.
 #include "engine/mixed_edge.h"
 
+#include <type_traits>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -23,6 +24,18 @@ namespace {
 namespace me = kernels::mixed_edge;
 
 template <class T> const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+// The branch slots of the branch tensors (each one branch, N x Cs x Ho x Wo, or a stack of them,
+// m x N x Cs x Ho x Wo) in order: p[slot] = the slot's first element, or null for an undefined
+// tensor (a gradient not requested).
+template <class P> void slot_pointers(const std::vector<Tensor>& ts, const std::vector<Tensor>& shapes, P (&p)[me::kMaxBranches]) {
+  int slot = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const int64_t m = shapes[i].ndim() == 5 ? shapes[i].size(0) : 1, per = shapes[i].numel() / m;
+    for (int64_t q = 0; q < m; ++q, ++slot)
+      p[slot] = ts[i].defined() ? ts[i].template data<std::remove_const_t<std::remove_pointer_t<P>>>() + q * per : nullptr;
+  }
+}
 template <class T> T* mut_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
 const int32_t* ints_or_null(const Tensor& t) { return t.defined() ? t.data<int32_t>() : nullptr; }
 
@@ -50,10 +63,8 @@ struct MixedEdgeNode : Node {
       BNAS_ON_CUDA({
         const float* bp[me::kMaxBranches] = {};
         float* gbp[me::kMaxBranches] = {};
-        for (size_t i = 0; i < branches.size(); ++i) {
-          bp[i] = branches[i].data<float>();
-          gbp[i] = mut_or_null<float>(gbr[i]);
-        }
+        slot_pointers(branches, branches, bp);
+        slot_pointers(gbr, branches, gbp);
         cudaStream_t s = detail::cuda_launch("mixed_edge", x);
         const int64_t nws = kernels::cuda::mixed_edge_backward_workspace_doubles(d);
         Tensor ws = Tensor::empty({nws > 0 ? nws : 1}, DType::F64, dev);
@@ -67,10 +78,8 @@ struct MixedEdgeNode : Node {
       BNAS_DISPATCH_FLOAT(dt, T, {
         const T* bp[me::kMaxBranches] = {};
         T* gbp[me::kMaxBranches] = {};
-        for (size_t i = 0; i < branches.size(); ++i) {
-          bp[i] = branches[i].data<T>();
-          gbp[i] = mut_or_null<T>(gbr[i]);
-        }
+        slot_pointers(branches, branches, bp);
+        slot_pointers(gbr, branches, gbp);
         kernels::cpu::mixed_edge_backward<T>(d, x.data<T>(), ints_or_null(selected), ints_or_null(rest), bp,
                                              weights.data<T>(), ptr_or_null<T>(edge_weight), stats.data<T>(),
                                              training, gy.data<T>(), mut_or_null<T>(gx), gbp, mut_or_null<T>(gw),
@@ -127,16 +136,20 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
     BNAS_CHECK(H % 2 == 0 && W % 2 == 0, "mixed_edge: the 2x2 max-pooled bypass of a stride-2 edge needs an even "
                "height and width, got ", H, "x", W);
   const int64_t Cs = C / a.k, Ho = (H - 1) / a.stride + 1, Wo = (W - 1) / a.stride + 1;
-  const size_t nb = a.stride == 1 ? 4 : 5;
-  BNAS_CHECK(branches_in.size() == nb, "mixed_edge: a stride-", a.stride, " edge takes ", nb,
-             " branch outputs (sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5",
-             a.stride == 2 ? ", skip's FactorizedReduce" : "", "), got ", branches_in.size());
+  const int64_t nb = a.stride == 1 ? 4 : 5;
   detail::check_same("mixed_edge", {&x_in, &weights_in, &edge_weight_in, &rm_max, &rv_max, &rm_avg, &rv_avg});
+  int64_t slots = 0;
   for (const Tensor& b : branches_in) {
     detail::check_same("mixed_edge", {&x_in, &b});
-    BNAS_CHECK(b.shape() == Shape({N, Cs, Ho, Wo}), "mixed_edge: every branch output must have shape ",
-               Shape({N, Cs, Ho, Wo}).str(), ", got ", b.shape().str());
+    const bool stacked = b.ndim() == 5 && b.size(0) >= 1;
+    BNAS_CHECK(b.shape() == Shape({N, Cs, Ho, Wo}) || (stacked && b.shape() == Shape({b.size(0), N, Cs, Ho, Wo})),
+               "mixed_edge: every branch output must have shape ", Shape({N, Cs, Ho, Wo}).str(),
+               " (or m x that, for m stacked branches), got ", b.shape().str());
+    slots += stacked ? b.size(0) : 1;
   }
+  BNAS_CHECK(slots == nb, "mixed_edge: a stride-", a.stride, " edge takes ", nb,
+             " branch outputs (sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5",
+             a.stride == 2 ? ", skip's FactorizedReduce" : "", "), got ", slots);
   BNAS_CHECK(weights_in.defined(), "mixed_edge: the candidate weights are required");
   check_vector("weights", weights_in, 8);
   if (edge_weight_in.defined())
@@ -185,7 +198,7 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
   if (y.is_cuda()) {
     BNAS_ON_CUDA({
       const float* bp[me::kMaxBranches] = {};
-      for (size_t i = 0; i < nb; ++i) bp[i] = branches[i].data<float>();
+      slot_pointers(branches, branches, bp);
       cudaStream_t s = detail::cuda_launch("mixed_edge", y);
       const int64_t nws = kernels::cuda::mixed_edge_forward_workspace_doubles(d, a.training);
       Tensor ws = Tensor::empty({nws > 0 ? nws : 1}, DType::F64, dev);
@@ -199,7 +212,7 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
   } else {
     BNAS_DISPATCH_FLOAT(x.dtype(), T, {
       const T* bp[me::kMaxBranches] = {};
-      for (size_t i = 0; i < nb; ++i) bp[i] = branches[i].data<T>();
+      slot_pointers(branches, branches, bp);
       kernels::cpu::mixed_edge_forward<T>(d, x.data<T>(), ints_or_null(sel), bp, weights.data<T>(),
                                           ptr_or_null<T>(edge_weight), mut_or_null<T>(rm_max), mut_or_null<T>(rv_max),
                                           mut_or_null<T>(rm_avg), mut_or_null<T>(rv_avg), a.training, a.bn_momentum,

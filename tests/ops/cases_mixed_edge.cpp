@@ -70,6 +70,21 @@ std::vector<OpCase> cases() {
   };
   std::vector<OpCase> out;
   for (const EdgeCase& ec : ecs) out.push_back(make_case(ec));
+  // The four convolution branches stacked in one input (as ops::conv_branches returns them).
+  out.push_back(gpu_parity(1e-5, 1e-5, "as the other mixed edge cases",
+                           {"mixed_edge_k4_s2_train_stacked",
+                            {normal({2, 8, 6, 6}), positive({8}, true), positive({1}, true), normal({4, 2, 2, 3, 3}),
+                             normal({2, 2, 3, 3})},
+                            [](const V& x) {
+                              const Device dev = x[0].device();
+                              const DType dt = x[0].dtype();
+                              auto t = [&](double v) { return Tensor::full({2}, v, dt, dev); };
+                              ops::MixedEdgeArgs a;
+                              a.stride = 2;
+                              a.k = 4;
+                              return ops::mixed_edge(x[0], Tensor(), {x[3], x[4]}, x[1], x[2], t(0.3), t(0.7), t(-0.1),
+                                                     t(0.4), a);
+                            }}));
   // A gather forward and a scatter (with zeros) backward: copies, exact.
   out.push_back(gpu_parity(0, 0, "a gather and its scatter: copies, exact",
                            {"select_channels_random", {normal({2, 6, 3, 4})}, [](const V& x) {

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <functional>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 // __thread, not thread_local: no TLS wrapper call on each access from the kernels' hot loops.
@@ -71,14 +72,16 @@ template <class... A> std::vector<Access> pointer_args(const A&... a) {
 // Device-side primitives (called from kernel code running under run_grid).
 [[noreturn]] void device_fail(const char* what);
 void sync_threads(int site);
-void* shared_bytes(int id, size_t bytes);
+// id numbers the declaration; type tells apart the instantiations of a template's declaration,
+// which are distinct variables on a GPU (block_sum<NT, double, 1> and <NT, double, 2> in one kernel).
+void* shared_bytes(int id, const std::type_info& type, size_t bytes);
 void* dynamic_shared_bytes();
 void warp_exchange(int site, unsigned mask, uint64_t value, int source_lane, uint64_t* result);
 
 // __shared__ T name; -> auto& name = shared<T>(id) (T may be an array type).
 template <class T> T& shared(int id) {
   static_assert(std::is_trivially_copyable_v<std::remove_all_extents_t<T>>, "__shared__ of a non-trivial type");
-  return *static_cast<T*>(shared_bytes(id, sizeof(T)));
+  return *static_cast<T*>(shared_bytes(id, typeid(T), sizeof(T)));
 }
 template <class T> T* dynamic_shared() { return static_cast<T*>(dynamic_shared_bytes()); }
 

@@ -69,5 +69,11 @@ CASES = [
     case("mixed_edge_k1_s1_train_noew", 3, 5, 1, 1, True, [], False),
     case("mixed_edge_k1_s2_train", 3, 5, 1, 2, True, []),
     case("mixed_edge_k1_s2_eval_noew", 3, 5, 1, 2, False, [], False),
+    # The four convolution branches stacked in one input (as ops::conv_branches returns them).
+    {"name": "mixed_edge_k4_s2_train_stacked",
+     "inputs": [{"shape": [2, 8, 6, 6]}, {"shape": [8], "kind": "positive", "differentiable": True},
+                {"shape": [1], "kind": "positive", "differentiable": True}, {"shape": [4, 2, 2, 3, 3]},
+                {"shape": [2, 2, 3, 3]}],
+     "fn": lambda x: mixed_edge(x[0], [], list(x[3].unbind(0)) + [x[4]], x[1], x[2], True, 2, 4)},
     {"name": "select_channels_random", "inputs": [{"shape": [2, 6, 3, 4]}], "fn": lambda x: x[0][:, [4, 1, 5]]},
 ]
