@@ -53,7 +53,10 @@ Tensor accumulate(const Tensor& acc, const Tensor& g) {
 }
 
 // Runs the part of the graph below `out` that reaches a target leaf; returns d out / d target.
-std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& leaves, Tensor seed) {
+// With into_grads (backward()), nodes may add a target's gradient into its grad() buffer
+// themselves; what they return is still collected, and a target nothing returned for stays
+// undefined. Without (grad()), every target gets a defined tensor (zeros when unreached).
+std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& leaves, Tensor seed, bool into_grads) {
   BNAS_CHECK(out.defined(), "backward from an undefined tensor");
   std::unordered_map<const AutogradMeta*, size_t> target;
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -107,11 +110,15 @@ std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& l
       if (!reaches[node] || g == grads.end()) continue;
       const Tensor grad_out = std::move(g->second);
       grads.erase(g);
+      node->accumulate_into.assign(node->inputs.size(), Tensor());
       for (size_t i = 0; i < node->inputs.size(); ++i) {
         const Edge& e = node->inputs[i];
-        node->needs_grad[i] = (e.leaf && target.count(e.leaf.get())) || (e.fn && reaches[e.fn.get()]);
+        const bool leaf_target = e.leaf && target.count(e.leaf.get());
+        node->needs_grad[i] = leaf_target || (e.fn && reaches[e.fn.get()]);
+        if (into_grads && leaf_target) node->accumulate_into[i] = e.leaf->grad;
       }
       std::vector<Tensor> in_grads = node->backward(grad_out);
+      node->accumulate_into.clear();
       BNAS_CHECK(in_grads.size() == node->inputs.size(), "internal: ", node->name(),
                  " returned ", in_grads.size(), " gradients for ", node->inputs.size(), " inputs");
       for (size_t i = 0; i < node->inputs.size(); ++i) {
@@ -126,24 +133,30 @@ std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& l
       }
     }
   }
-  for (size_t i = 0; i < leaves.size(); ++i)
-    if (!result[i].defined()) result[i] = Tensor::zeros(leaves[i].shape(), leaves[i].dtype(), leaves[i].device());
+  if (!into_grads)
+    for (size_t i = 0; i < leaves.size(); ++i)
+      if (!result[i].defined()) result[i] = Tensor::zeros(leaves[i].shape(), leaves[i].dtype(), leaves[i].device());
   return result;
 }
 
 }  // namespace
 
 std::vector<Tensor> grad(const Tensor& out, const std::vector<Tensor>& leaves, const Tensor& grad_out) {
-  return run_backward(out, leaves, grad_out);
+  return run_backward(out, leaves, grad_out, false);
 }
 
 void backward(const Tensor& out, const std::vector<Tensor>& leaves, const Tensor& grad_out) {
-  std::vector<Tensor> g = run_backward(out, leaves, grad_out);
   NoGradGuard no_grad;
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    Tensor leaf = leaves[i];
+  for (const Tensor& l : leaves) {
+    Tensor leaf = l;
+    BNAS_CHECK(leaf.defined() && leaf.is_leaf() && leaf.requires_grad(),
+               "gradients can only be taken with respect to leaf tensors that require grad");
     if (!leaf.grad().defined()) leaf.set_grad(Tensor::zeros(leaf.shape(), leaf.dtype(), leaf.device()));
-    Tensor acc = leaf.grad();
+  }
+  const std::vector<Tensor> g = run_backward(out, leaves, grad_out, true);
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (!g[i].defined()) continue;
+    Tensor acc = leaves[i].grad();
     ops::add_(acc, g[i]);
   }
 }

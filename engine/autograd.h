@@ -38,6 +38,11 @@ struct Node {
 
   std::vector<Edge> inputs;
   std::vector<bool> needs_grad;  // set by the engine before each backward call
+  // Set by backward() (not grad()) before each backward call: for an input that is a target leaf,
+  // the leaf's grad() buffer, else undefined. A node may add its gradient for input i into
+  // accumulate_into[i] itself (a GEMM or reduction epilogue with beta = 1) and return an undefined
+  // tensor for it, which saves the separate accumulation launch per parameter.
+  std::vector<Tensor> accumulate_into;
 };
 
 // Grad mode (thread-local). NoGradGuard turns recording off for its scope.
@@ -65,8 +70,9 @@ void record(Tensor& out, std::shared_ptr<Node> node, const std::vector<const Ten
 std::vector<Tensor> grad(const Tensor& out, const std::vector<Tensor>& leaves,
                          const Tensor& grad_out = Tensor());
 
-// Accumulates d out / d leaf into each leaf's grad() (allocating it zeroed on first use).
-// Only the part of the graph leading to `leaves` is evaluated.
+// Accumulates d out / d leaf into each leaf's grad() (allocating it zeroed on first use), with no
+// launch for leaves the graph does not reach and none for gradients a node adds in place
+// (Node::accumulate_into). Only the part of the graph leading to `leaves` is evaluated.
 void backward(const Tensor& out, const std::vector<Tensor>& leaves, const Tensor& grad_out = Tensor());
 
 }  // namespace bnas

@@ -6,12 +6,14 @@
 // machine; BNAS_EMU_MEMORY_MB: memory per device (default 16384); BNAS_EMU_VERBOSE=1: every
 // error is also written to stderr as it happens (code that handles an error, such as a probe of
 // the device count, then shows it too).
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "cuda_emu/counters.h"
 #include "emu.h"
@@ -92,9 +94,23 @@ struct Counts {
   std::mutex m;
   std::map<std::string, uint64_t> by_name;
 };
+// BNAS_EMU_LAUNCH_PROFILE=1 prints the launches per kernel name to stderr at exit, most first.
+void print_launch_profile();
 Counts& counts() {
-  static Counts* c = new Counts;
+  static Counts* c = [] {
+    if (env_int("BNAS_EMU_LAUNCH_PROFILE", 0) != 0) std::atexit(print_launch_profile);
+    return new Counts;
+  }();
   return *c;
+}
+void print_launch_profile() {
+  Counts& c = counts();
+  std::lock_guard<std::mutex> lock(c.m);
+  std::vector<std::pair<uint64_t, std::string>> rows;
+  for (const auto& [name, n] : c.by_name) rows.emplace_back(n, name);
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "CUDA emulator: %llu launches\n", static_cast<unsigned long long>(c.launches.load()));
+  for (const auto& [n, name] : rows) std::fprintf(stderr, "%10llu  %s\n", static_cast<unsigned long long>(n), name.c_str());
 }
 
 cudaError_t no_driver(const char* call) {

@@ -59,11 +59,14 @@ struct Conv2dNode : Node {
     const Tensor gy = gy_in.contiguous();
     Tensor gx, gw;
     if (needs_grad[0]) gx = Tensor::empty({s.n, s.cin, s.h, s.w}, gy.dtype(), gy.device());
-    if (needs_grad[1]) gw = Tensor::empty({s.cout, s.cin_g(), s.kh, s.kw}, gy.dtype(), gy.device());
+    // On CUDA the weight gradient goes straight into the parameter's grad() buffer when backward()
+    // offers it (Node::accumulate_into): cuDNN adds it with beta = 1, and nothing is returned.
+    const bool accumulate = gy.is_cuda() && needs_grad[1] && accumulate_into.size() == 2 && accumulate_into[1].defined();
+    if (needs_grad[1]) gw = accumulate ? accumulate_into[1] : Tensor::empty({s.cout, s.cin_g(), s.kh, s.kw}, gy.dtype(), gy.device());
     if (!gx.defined() && !gw.defined()) return {gx, gw};
     if (gy.numel() == 0) {  // empty batch: nothing reaches x, and w's gradient is zero
-      if (gw.defined()) gw.zero_();
-      return {gx, gw};
+      if (gw.defined() && !accumulate) gw.zero_();
+      return {gx, accumulate ? Tensor() : gw};
     }
     if (gy.is_cuda()) {
       BNAS_ON_CUDA({
@@ -74,8 +77,9 @@ struct Conv2dNode : Node {
                                               deterministic());
         if (gw.defined())
           kernels::cuda::conv2d_backward_filter(h, st, s, x.data<float>(), gy.data<float>(), gw.data<float>(),
-                                                deterministic());
+                                                accumulate, deterministic());
       });
+      if (accumulate) return {gx, Tensor()};
     } else {
       BNAS_DISPATCH_FLOAT(gy.dtype(), T,
                           kernels::cpu::conv2d_backward<T>(

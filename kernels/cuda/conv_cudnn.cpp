@@ -335,15 +335,15 @@ void conv2d_backward_data(cudnnHandle_t handle, cudaStream_t stream, const ConvS
 }
 
 void conv2d_backward_filter(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& s, const float* x,
-                            const float* gy, float* gw, bool deterministic) {
+                            const float* gy, float* gw, bool accumulate, bool deterministic) {
   Choice c;
   const Plan& p = plan_for(handle, s, kBackwardFilter, deterministic, &c);
   Workspace ws(c.workspace, stream);
-  const float one = 1.f, zero = 0.f;
+  const float one = 1.f, beta = accumulate ? 1.f : 0.f;
   CUDNN_CHECK(cudnnSetStream(handle, stream));
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, p.x, x, p.y, gy, p.conv,
                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.get(),
-                                             c.workspace, &zero, p.w, gw));
+                                             c.workspace, &beta, p.w, gw));
   CUDA_CHECK_LAUNCH(stream);
 }
 

@@ -45,8 +45,8 @@ void conv2d_forward(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& 
 // gx = d conv / d x (gx contiguous n x cin x h x w, overwritten).
 void conv2d_backward_data(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& s,
                           const float* w, const float* gy, float* gx, bool deterministic);
-// gw = d conv / d w (overwritten).
+// gw = d conv / d w (overwritten), or gw += d conv / d w when accumulate (cuDNN's beta = 1).
 void conv2d_backward_filter(cudnnHandle_t handle, cudaStream_t stream, const ConvShape& s,
-                            const float* x, const float* gy, float* gw, bool deterministic);
+                            const float* x, const float* gy, float* gw, bool accumulate, bool deterministic);
 
 }  // namespace bnas::kernels::cuda
