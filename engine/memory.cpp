@@ -36,7 +36,21 @@ Counter& counter(Device d) {
   BNAS_CHECK(d.index >= 0 && d.index < kMaxGpus, "device index ", d.index, " is out of range");
   return g_gpu[d.index];
 }
+thread_local AllocationLedger* t_ledger = nullptr;
 }  // namespace
+
+AllocationLedger::AllocationLedger() {
+  BNAS_CHECK(t_ledger == nullptr, "an allocation ledger is already open on this thread");
+  t_ledger = this;
+}
+
+AllocationLedger::~AllocationLedger() { t_ledger = nullptr; }
+
+size_t AllocationLedger::kept_bytes() const {
+  size_t n = 0;
+  for (const auto& [p, bytes] : live_) n += bytes;
+  return n;
+}
 
 void* allocate(Device d, size_t bytes) {
   if (bytes == 0) return nullptr;
@@ -53,11 +67,13 @@ void* allocate(Device d, size_t bytes) {
     BNAS_CHECK(p, "out of host memory allocating ", bytes, " bytes");
   }
   counter(d).add(bytes);
+  if (t_ledger && d.is_cuda()) t_ledger->live_[p] = bytes;
   return p;
 }
 
 void deallocate(Device d, void* p, size_t bytes) {
   if (!p) return;
+  if (t_ledger && d.is_cuda() && t_ledger->live_.erase(p) == 0) t_ledger->foreign_ += bytes;
   if (d.is_cuda()) {
 #if BNAS_WITH_CUDA
     // Called from destructors, which must not throw: a failing free is said on stderr (once)

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 
 #include "engine/device.h"
 
@@ -28,6 +29,26 @@ struct MemoryStats {
 MemoryStats memory_stats(Device d);
 // Resets peak to current and, on a GPU, the pool's reserved high-water mark to its reserved bytes.
 void reset_peak_memory(Device d);
+
+// The GPU allocations and frees of this thread while a ledger is alive: how StepGraph
+// (engine/cuda_graph.h) checks that a captured step frees exactly what it allocates (a tensor
+// allocated inside a CUDA graph and kept after it would point into the graph's memory; one
+// allocated before it and freed inside would be freed again at every replay). Not nestable.
+class AllocationLedger {
+ public:
+  AllocationLedger();
+  ~AllocationLedger();
+  AllocationLedger(const AllocationLedger&) = delete;
+  AllocationLedger& operator=(const AllocationLedger&) = delete;
+  size_t kept_bytes() const;    // allocated while the ledger lives and not freed yet
+  size_t foreign_bytes() const { return foreign_; }  // freed while it lives, allocated before it
+
+ private:
+  friend void* allocate(Device d, size_t bytes);
+  friend void deallocate(Device d, void* p, size_t bytes);
+  std::unordered_map<void*, size_t> live_;
+  size_t foreign_ = 0;
+};
 
 // Byte copies between any two devices, ordered on the CUDA stream when one side is a GPU. A copy
 // between two GPUs runs on the destination's stream after the work queued so far on the

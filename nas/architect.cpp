@@ -27,6 +27,8 @@ Architect::Architect(SearchModel& model, const ArchitectOptions& options, const 
   ao.eps = options.eps;
   ao.weight_decay = options.weight_decay;
   opt_ = std::make_unique<Adam>(arch_, ao);
+  last_val_loss_ = Tensor::zeros(Shape{1}, arch_.front().dtype(), arch_.front().device());
+  val_loss_scale_ = Tensor::full(Shape{1}, 1.0, arch_.front().dtype(), arch_.front().device());
   BNAS_CHECK(options.fd_radius > 0, "the finite-difference radius must be positive, got ", options.fd_radius);
   if (!options.unrolled) return;
 
@@ -58,44 +60,53 @@ Tensor Architect::loss(const data::Batch& b) {
   return ops::cross_entropy(model_.forward(b.images, true), b.labels);
 }
 
-void Architect::compute_gradient(const data::Batch& train, const data::Batch& valid, double xi,
-                                 double val_loss_scale) {
-  if (options_.unrolled)
-    unrolled(train, valid, xi, val_loss_scale);
-  else
-    first_order(valid, val_loss_scale);
-}
-
-void Architect::first_order(const data::Batch& valid, double scale) {
-  opt_->zero_grad();
+Tensor Architect::val_loss(const data::Batch& valid) {
   const Tensor l = loss(valid);
-  last_val_loss_ = l.detach();
-  backward(scale == 1.0 ? l : ops::scale(l, scale), arch_);
+  last_val_loss_.copy_(l.detach());
+  // scale * L_val with the scale read on the device (weighted_sum of one term).
+  return options_.scale_val_loss ? ops::weighted_sum({l}, val_loss_scale_) : l;
 }
 
-void Architect::unrolled(const data::Batch& train, const data::Batch& valid, double xi, double scale) {
-  // The in-place updates below (copy_, add_, add_scaled_) are never recorded by autograd.
+void Architect::set_val_loss_scale(double scale) {
+  BNAS_CHECK(options_.scale_val_loss, "the validation loss of this architect is not scaled (scale_val_loss is off), ",
+             "so its scale cannot be set to ", scale);
+  val_loss_scale_.fill_(scale);
+}
+
+void Architect::compute_gradient(const data::Batch& train, const data::Batch& valid) {
+  if (options_.unrolled)
+    unrolled(train, valid);
+  else
+    first_order(valid);
+}
+
+void Architect::first_order(const data::Batch& valid) {
+  opt_->zero_grad();
+  backward(val_loss(valid), arch_);
+}
+
+void Architect::unrolled(const data::Batch& train, const data::Batch& valid) {
+  // The in-place updates below (copy_, add_scaled_) are never recorded by autograd.
   const size_t nw = weights_.size(), na = arch_.size();
   const double mu = wopt_->options().momentum, lambda = wopt_->options().weight_decay;
   const double r = options_.fd_radius;
+  const Tensor& xi = wopt_->lr_tensor();  // [1], read on the device
 
   // w' = w - xi (mu m + grad_w L_train(w) + lambda w), in place, from a backup of w.
   const std::vector<Tensor> gw = grad(loss(train), weights_);
   for (size_t i = 0; i < nw; ++i) {
     w_backup_[i].copy_(weights_[i]);
     Tensor w = weights_[i];
-    if (!momentum_.empty()) ops::add_(w, momentum_[i], -xi * mu);
-    ops::add_(w, gw[i], -xi);
-    if (lambda != 0) ops::add_(w, w_backup_[i], -xi * lambda);
+    if (!momentum_.empty()) ops::add_scaled_(w, momentum_[i], xi, -mu);
+    ops::add_scaled_(w, gw[i], xi, -1.0);
+    if (lambda != 0) ops::add_scaled_(w, w_backup_[i], xi, -lambda);
   }
   for (size_t i = 0; i < buffers_.size(); ++i) buf_backup_[i].copy_(buffers_[i]);
 
   // dalpha = grad_alpha L_val(w'), v = grad_w' L_val(w'), in one backward.
   std::vector<Tensor> leaves = arch_;
   leaves.insert(leaves.end(), weights_.begin(), weights_.end());
-  const Tensor lv = loss(valid);
-  last_val_loss_ = lv.detach();
-  const std::vector<Tensor> g = grad(scale == 1.0 ? lv : ops::scale(lv, scale), leaves);
+  const std::vector<Tensor> g = grad(val_loss(valid), leaves);
   for (size_t i = 0; i < buffers_.size(); ++i) {
     Tensor b = buffers_[i];
     b.copy_(buf_backup_[i]);
@@ -119,13 +130,15 @@ void Architect::unrolled(const data::Batch& train, const data::Batch& valid, dou
     w.copy_(w_backup_[i]);
   }
 
-  // g = dalpha - xi (gp - gn) / (2 eps) = dalpha - xi ||v|| / (2 r) (gp - gn).
+  // g = dalpha - xi (gp - gn) / (2 eps) = dalpha - xi ||v|| / (2 r) (gp - gn), xi ||v|| formed
+  // on the device (a weighted sum of one term).
+  const Tensor xi_vnorm = ops::weighted_sum({vnorm}, xi);
   const std::vector<Tensor>& ga = opt_->grads();
   for (size_t j = 0; j < na; ++j) {
     Tensor out = ga[j];
     out.copy_(g[j]);
-    ops::add_scaled_(out, gp[j], vnorm, -xi / (2 * r));
-    ops::add_scaled_(out, gn[j], vnorm, xi / (2 * r));
+    ops::add_scaled_(out, gp[j], xi_vnorm, -1.0 / (2 * r));
+    ops::add_scaled_(out, gn[j], xi_vnorm, 1.0 / (2 * r));
   }
 }
 

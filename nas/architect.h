@@ -18,8 +18,15 @@
 // The finite-difference quotient uses the ORIGINAL w (as DARTS does), not w'.
 //
 // Confident learning rate: the caller sets the rate (ConfidentLr::arch_lr) with set_lr each
-// epoch; in the reference's unrolled mode it passes val_loss_scale = c(e) instead, which
-// multiplies L_val before differentiation (in both orders).
+// epoch; in the reference's unrolled mode (ArchitectOptions::scale_val_loss) it sets
+// set_val_loss_scale(c(e)) instead, which multiplies L_val before differentiation (in both
+// orders).
+//
+// Like the weight rate xi (the weight optimizer's device learning rate), the scale is a device
+// scalar written between steps, and every tensor that outlives a step (gradients, backups, the
+// last validation loss) is allocated once at construction: the step reads no host value that
+// changes between steps and allocates nothing that outlives it, so it can be captured into a
+// CUDA graph once and replayed across epochs (engine/cuda_graph.h).
 //
 // The step is split in two so that a data-parallel search can average the architecture
 // gradient between them: compute_gradient() fills optimizer().grads(); apply() clips (optional)
@@ -41,38 +48,42 @@ struct ArchitectOptions {
   bool unrolled = false;   // second order
   double grad_clip = 0;    // clip the architecture gradient's global norm (0: off)
   double fd_radius = 0.01; // r in eps = r / ||v||
+  bool scale_val_loss = false;  // multiply L_val by set_val_loss_scale's value (CLR's val_loss mode)
 };
 
 class Architect {
  public:
-  // weight_optimizer: the SGD over model.weights() (same tensors, same order); its momentum,
-  // weight decay and momentum buffers define the virtual step. Needed only when unrolled.
+  // weight_optimizer: the SGD over model.weights() (same tensors, same order); its learning rate
+  // (read on the device) is xi, and its momentum, weight decay and momentum buffers define the
+  // virtual step. Needed only when unrolled.
   Architect(SearchModel& model, const ArchitectOptions& options, const SGD* weight_optimizer = nullptr);
 
-  // Fills optimizer().grads() with the architecture gradient for this pair of batches. xi: the
-  // weight learning rate of the virtual step (unrolled only).
-  void compute_gradient(const data::Batch& train, const data::Batch& valid, double xi,
-                        double val_loss_scale = 1.0);
+  // Fills optimizer().grads() with the architecture gradient for this pair of batches.
+  void compute_gradient(const data::Batch& train, const data::Batch& valid);
   // Optional gradient clipping, then one Adam step.
   void apply();
-  void step(const data::Batch& train, const data::Batch& valid, double xi, double val_loss_scale = 1.0) {
-    compute_gradient(train, valid, xi, val_loss_scale);
+  void step(const data::Batch& train, const data::Batch& valid) {
+    compute_gradient(train, valid);
     apply();
   }
 
   void set_lr(double lr) { opt_->set_lr(lr); }
+  // The factor of L_val (a fill launch into device memory, like set_lr); scale_val_loss only.
+  void set_val_loss_scale(double scale);
   Adam& optimizer() { return *opt_; }
   const Adam& optimizer() const { return *opt_; }
   const std::vector<Tensor>& arch_tensors() const { return arch_; }
   const ArchitectOptions& options() const { return options_; }
-  // The (unscaled) validation loss of the last compute_gradient, a [1] device tensor: at w for
-  // first order, at w' for second order.
+  // The (unscaled) validation loss of the last compute_gradient, a [1] device tensor allocated
+  // once (overwritten by the next call): at w for first order, at w' for second order.
   const Tensor& last_val_loss() const { return last_val_loss_; }
 
  private:
   Tensor loss(const data::Batch& b);
-  void first_order(const data::Batch& valid, double scale);
-  void unrolled(const data::Batch& train, const data::Batch& valid, double xi, double scale);
+  // The validation loss: kept in last_val_loss_, and scaled when scale_val_loss.
+  Tensor val_loss(const data::Batch& valid);
+  void first_order(const data::Batch& valid);
+  void unrolled(const data::Batch& train, const data::Batch& valid);
 
   SearchModel& model_;
   ArchitectOptions options_;
@@ -80,7 +91,7 @@ class Architect {
   std::vector<Tensor> arch_, weights_, momentum_, buffers_;
   std::vector<Tensor> w_backup_, buf_backup_;  // allocated once (stable addresses)
   std::unique_ptr<Adam> opt_;
-  Tensor last_val_loss_;
+  Tensor last_val_loss_, val_loss_scale_;  // [1] each, allocated once
 };
 
 }  // namespace bnas::nas

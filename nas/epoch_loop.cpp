@@ -46,11 +46,13 @@ EpochLoop::EpochLoop(const EpochLoopSettings& settings, const std::vector<Tensor
   correct_sum_ = Tensor::zeros(Shape{1}, DType::F32, device_);
 }
 
-void EpochLoop::count_step(const Tensor& loss, const Tensor& logits, const Tensor& labels) {
-  const int64_t n = labels.numel();
-  ops::add_(loss_sum_, loss.detach(), static_cast<double>(n));
+void EpochLoop::add_to_sums(const Tensor& loss, const Tensor& logits, const Tensor& labels) {
+  ops::add_(loss_sum_, loss.detach(), static_cast<double>(labels.numel()));
   ops::add_(correct_sum_, ops::count_correct(logits.detach(), labels));
-  seen_ += n;
+}
+
+void EpochLoop::count_step(int64_t images) {
+  seen_ += images;
   ++global_step_;
 }
 

@@ -57,7 +57,7 @@ class EpochLoop {
 
   struct Hooks {
     std::function<double(int epoch)> begin_epoch;  // sets the epoch's rates; returns the weight lr
-    std::function<void(int epoch)> step;           // one step (draws its batches, calls count_step)
+    std::function<void(int epoch)> step;           // one step (draws its batches, calls add_to_sums and count_step)
     std::function<void(const StepProgress&)> progress;  // at progress points; may be empty
     std::function<void(int epoch)> evaluate;       // after the epoch's steps (validation / test)
     // The epoch's record from the shared figures: keep it and report it.
@@ -68,8 +68,11 @@ class EpochLoop {
   void run(int until_epoch, int64_t steps_per_epoch, const Hooks& hooks);
 
   // Adds one step's batch-mean loss (1 element) and the hits of its logits (N x classes) on
-  // labels (N) to the epoch's sums, and counts the step.
-  void count_step(const Tensor& loss, const Tensor& logits, const Tensor& labels);
+  // labels (N) to the epoch's sums: device work only (the sums live at fixed addresses), so a
+  // step captured into a CUDA graph holds it.
+  void add_to_sums(const Tensor& loss, const Tensor& logits, const Tensor& labels);
+  // Counts a step of `images` images on the host (after its add_to_sums ran, or was replayed).
+  void count_step(int64_t images);
 
   int epoch() const { return epoch_; }  // next epoch to run
   int64_t global_step() const { return global_step_; }

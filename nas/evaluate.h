@@ -6,7 +6,9 @@
 #include <functional>
 
 #include "data/loader.h"
+#include "engine/cuda_graph.h"
 #include "engine/tensor.h"
+#include "nas/batch_buffers.h"
 
 namespace bnas::nas {
 
@@ -21,5 +23,27 @@ struct LossAccuracy {
 // on `device`.
 LossAccuracy evaluate(const std::function<Tensor(const Tensor&)>& logits_of, data::Loader& loader,
                       int64_t epoch, DType dtype, Device device);
+
+// The same pass, kept across passes so that on a GPU each batch shape's evaluation (forward,
+// loss and hits added to device sums at fixed addresses) is captured once as a CUDA graph
+// (engine/cuda_graph.h) and replayed for every later batch of that shape, in this pass and the
+// next: per batch, the loader's work, a copy into fixed buffers and one graph launch. logits_of
+// must be capturable (no host upload, no synchronisation). With graph false, or on the CPU, it
+// is evaluate().
+class Evaluator {
+ public:
+  Evaluator(std::function<Tensor(const Tensor&)> logits_of, DType dtype, Device device, bool graph);
+  LossAccuracy run(data::Loader& loader, int64_t epoch);
+
+ private:
+  // Adds the batch's summed loss and hits to the sums: what a graph captures.
+  void add_batch(const data::Batch& b);
+
+  std::function<Tensor(const Tensor&)> logits_of_;
+  Tensor loss_, correct_;  // [1] device sums
+  bool graph_on_;
+  StepGraph graph_;
+  BatchBuffers input_;
+};
 
 }  // namespace bnas::nas

@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/check.h"
 #include "engine/checkpoint.h"
+#include "engine/device_activity.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "nas/evaluate.h"
@@ -92,6 +93,11 @@ const SettingTable<SearchConfig>& SearchConfig::table() {
                         {clr_mode_name(ClrMode::kScaleArchLr), clr_mode_name(ClrMode::kScaleValLoss)}),
         setting<C>("train_portion", [](auto& c) -> auto& { return c.train_portion; },
                    "fraction of the training images that trains w (the rest trains alpha)", in_open(0, 1)),
+        setting<C>("graph", [](auto& c) -> auto& { return c.graph; },
+                   "the step as one CUDA graph: auto (on a GPU when the step can be captured), on (an error "
+                   "when it cannot) or off",
+                   {}, {"auto", "on", "off"})
+            .may_change_on_resume(),
     };
     SettingTable<C> all = run_setting_rows<C>();
     all.insert(all.end(), rows.begin(), rows.end());
@@ -185,12 +191,17 @@ nlohmann::json to_json(const EpochRecord& r) {
 }
 
 nlohmann::json to_json(const SearchInfo& i) {
-  return {{"weight_parameters", i.weight_parameters},
+  nlohmann::json j = {{"weight_parameters", i.weight_parameters},
           {"arch_parameters", i.arch_parameters},
           {"steps_per_epoch", i.steps_per_epoch},
           {"memory_after_first_step", i.memory_after_first_step},
           {"reserved_memory_after_first_step", i.reserved_memory_after_first_step},
-          {"device", i.device}};
+          {"device", i.device},
+          {"graph", i.graph},
+          {"eval_graph", i.eval_graph}};
+  if (i.step_launches >= 0) j["step_launches"] = i.step_launches;
+  if (i.graph_nodes > 0) j["graph_nodes"] = i.graph_nodes;
+  return j;
 }
 
 // ---- the search -------------------------------------------------------------------------------
@@ -199,6 +210,21 @@ namespace {
 const SearchConfig& validated(const SearchConfig& c) {
   c.validate();
   return c;
+}
+
+// Whether the step of a search on `d` is captured as a CUDA graph: "on", or "off: <why>".
+// Throws when the setting is "on" and a GPU step cannot be captured.
+std::string graph_plan(const SearchConfig& c, Device d, int world_size) {
+  if (c.graph == "off") return "off: the graph setting is off";
+  if (!d.is_cuda()) return "off: " + d.str() + " runs the step eagerly (CUDA graphs are for GPUs)";
+  std::string why;
+  if (c.random_channels)
+    why = "random channel selection uploads the drawn channels from the host at every step";
+  else if (world_size > 1)
+    why = "the gradient average over data-parallel ranks is not captured";
+  if (why.empty()) return "on";
+  BNAS_CHECK(c.graph != "on", "the search step cannot be captured as a CUDA graph (graph = on): ", why);
+  return "off: " + why;
 }
 }  // namespace
 
@@ -209,7 +235,8 @@ Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, 
       comm_(comm ? comm : &local_comm_),
       weights_(model.weights()),
       wstep_(weights_, cfg_),
-      loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_) {
+      loop_({config.epochs, config.log_interval, config.checkpoint_every, config.checkpoint_dir}, weights_),
+      graph_(model.device()) {
   set_deterministic(cfg_.deterministic);
   ArchitectOptions ao;
   ao.lr = cfg_.arch_lr;
@@ -218,12 +245,15 @@ Search::Search(SearchModel& model, SearchData data, const SearchConfig& config, 
   ao.weight_decay = cfg_.arch_weight_decay;
   ao.unrolled = cfg_.unrolled;
   ao.grad_clip = cfg_.arch_grad_clip;
+  ao.scale_val_loss = cfg_.clr.enabled && cfg_.clr.mode == ClrMode::kScaleValLoss;
   architect_ = std::make_unique<Architect>(model, ao, &wstep_.optimizer());
 
   for (const Tensor& w : weights_) info_.weight_parameters += w.numel();
   for (const Tensor& a : architect_->arch_tensors()) info_.arch_parameters += a.numel();
   info_.steps_per_epoch = data_.train ? data_.train->batches_per_epoch() : 0;
   info_.device = model.device().str();
+  info_.graph = info_.eval_graph = graph_plan(cfg_, model.device(), comm_->world_size());
+  evaluator_ = make_evaluator(info_.graph == "on");
 
   // Every rank starts from rank 0's weights, BN buffers and architecture parameters.
   std::vector<Tensor> init;
@@ -241,19 +271,45 @@ void Search::reduce_gradients(const std::vector<Tensor>& grads) {
 double Search::begin_epoch(int epoch) {
   const double lr = wstep_.begin_epoch(epoch);
   architect_->set_lr(cfg_.clr.arch_lr(cfg_.arch_lr, epoch, cfg_.epochs));
+  if (architect_->options().scale_val_loss) architect_->set_val_loss_scale(cfg_.clr.val_loss_scale(epoch, cfg_.epochs));
   return lr;
 }
 
-void Search::step(const data::Batch& train, const data::Batch& valid, int epoch) {
-  if (epoch >= cfg_.arch_start_epoch) {
-    architect_->compute_gradient(train, valid, wstep_.optimizer().lr(), cfg_.clr.val_loss_scale(epoch, cfg_.epochs));
+void Search::device_step(const data::Batch& train, const data::Batch& valid, bool arch_step) {
+  if (arch_step) {
+    architect_->compute_gradient(train, valid);
     reduce_gradients(architect_->optimizer().grads());
     architect_->apply();
   }
   const Tensor logits = model_.forward(train.images, true);
   const Tensor loss = ops::cross_entropy(logits, train.labels);
   wstep_.step(loss, [this](const std::vector<Tensor>& grads) { reduce_gradients(grads); });
-  loop_.count_step(loss, logits, train.labels);
+  loop_.add_to_sums(loss, logits, train.labels);
+}
+
+void Search::step(const data::Batch& train, const data::Batch& valid, int epoch) {
+  const bool arch_step = epoch >= cfg_.arch_start_epoch;
+  if (info_.graph == "on") {
+    const data::Batch t = train_in_.stage(train, graph_), v = valid_in_.stage(valid, graph_);
+    const std::string key = "train " + t.images.shape().str() + ", valid " + v.images.shape().str() +
+                            (arch_step ? ", architecture and weight step" : ", weight step");
+    try {
+      graph_.run(key, [&] { device_step(t, v, arch_step); });
+      if (info_.graph_nodes == 0) info_.graph_nodes = static_cast<int64_t>(graph_.nodes(key));
+    } catch (const GraphCaptureError& e) {
+      if (cfg_.graph == "on") throw;
+      info_.graph = std::string("off: ") + e.what();  // auto: the step ran eagerly, and will from now on
+      graph_.clear();
+    }
+  } else {
+    device_step(train, valid, arch_step);
+  }
+  loop_.count_step(train.labels.numel());
+}
+
+std::unique_ptr<Evaluator> Search::make_evaluator(bool graph) {
+  return std::make_unique<Evaluator>([this](const Tensor& x) { return model_.forward(x, false); },
+                                     weights_.front().dtype(), model_.device(), graph);
 }
 
 EpochRecord Search::evaluate_epoch(int epoch) {
@@ -263,8 +319,15 @@ EpochRecord Search::evaluate_epoch(int epoch) {
   r.arch_updated = epoch >= cfg_.arch_start_epoch;
 
   if (data_.valid_eval) {
-    const LossAccuracy v = nas::evaluate([&](const Tensor& x) { return model_.forward(x, false); },
-                                         *data_.valid_eval, epoch, weights_.front().dtype(), model_.device());
+    LossAccuracy v;
+    try {
+      v = evaluator_->run(*data_.valid_eval, epoch);
+    } catch (const GraphCaptureError& e) {
+      if (cfg_.graph == "on") throw;
+      info_.eval_graph = std::string("off: ") + e.what();  // auto: this pass again, and the next ones, eagerly
+      evaluator_ = make_evaluator(false);
+      v = evaluator_->run(*data_.valid_eval, epoch);
+    }
     r.valid_loss = v.loss;
     r.valid_acc = v.accuracy;
   }
@@ -308,9 +371,12 @@ Genotype Search::run(int until_epoch) {
   h.step = [&](int e) {
     const data::Batch tb = data_.train->next_batch();
     const data::Batch vb = data_.valid->next_batch();
+    const DeviceActivity before = started_ ? DeviceActivity{} : device_activity();
     step(tb, vb, e);
     if (!started_) {
       started_ = true;
+      const DeviceActivity a = device_activity() - before;
+      if (a.available) info_.step_launches = static_cast<int64_t>(a.launches);
       const MemoryStats m = memory_stats(model_.device());
       info_.memory_after_first_step = m.peak;
       info_.reserved_memory_after_first_step = m.reserved_peak;

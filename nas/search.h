@@ -11,6 +11,13 @@
 // running sums of the training loss and correct count stay on the device and are read at log
 // intervals.
 //
+// On a GPU the step is captured as one CUDA graph per input shape and mode (architecture step or
+// not) and replayed (the graph setting, engine/cuda_graph.h): the first step of a shape runs
+// eagerly and is then captured; later ones copy their batches into fixed device buffers and
+// launch the graph, with no synchronisation, allocation or host-device copy, and the same
+// kernels in the same order as the eager step. The validation pass of each epoch likewise, per
+// batch (nas/evaluate.h).
+//
 // Per epoch, an EpochRecord (to_json gives one JSONL line): genotype, softmax(alpha) rows,
 // softmax(beta) per node, parameter-free ops per cell of the genotype, mean alpha entropy,
 // running train loss/accuracy, validation loss/accuracy (eval mode with BN running statistics
@@ -36,11 +43,14 @@
 
 #include "data/loader.h"
 #include "engine/comm.h"
+#include "engine/cuda_graph.h"
 #include "engine/optim.h"
 #include "nas/architect.h"
+#include "nas/batch_buffers.h"
 #include "nas/broad_network.h"
 #include "nas/confident_lr.h"
 #include "nas/epoch_loop.h"
+#include "nas/evaluate.h"
 #include "nas/run_settings.h"
 #include "nas/search_model.h"
 #include "nas/weight_step.h"
@@ -63,6 +73,13 @@ struct SearchConfig : RunSettings {
   ConfidentLr clr;
   // Data.
   double train_portion = 0.5;  // first part trains w, the rest alpha
+  // Execution. The step as a CUDA graph: "on", "off", or "auto" (the default): on a GPU whenever
+  // the step can be captured, else eager with the reason in SearchInfo::graph. auto is the
+  // default because a replay runs the eager step's kernels in the same order (tests check it
+  // bit-identical) without its thousands of launches, and a step that cannot be captured (random
+  // channel selection, data-parallel ranks, a capture error) still runs, eagerly. "on" makes
+  // those an error; the CPU always runs eagerly.
+  std::string graph = "auto";
 
   SearchConfig();
   // A preset: "bnas-v2-pc", "bnas-v2-clr", "bnas-d", "imagenet"; throws listing them otherwise.
@@ -106,6 +123,10 @@ struct SearchInfo {
   // ... and the high-water mark of what its allocator holds (memory_stats().reserved_peak)
   size_t reserved_memory_after_first_step = 0;
   std::string device;
+  std::string graph;             // "on" (steps are CUDA graph replays) or "off: <why>"
+  std::string eval_graph;        // the same for the validation pass (Evaluator, nas/evaluate.h)
+  int64_t step_launches = -1;    // kernel launches of the first (eager) step; -1: not counted here
+  int64_t graph_nodes = 0;       // nodes of the first step's graph (when graph is on)
 };
 
 struct ProgressRecord : StepProgress {
@@ -147,7 +168,9 @@ class Search {
   // returns the genotype derived at the end.
   Genotype run(int until_epoch = -1);
   // One search step (architecture step when epoch >= arch_start_epoch, then weight step) on
-  // the given batches; learning rates must have been set (begin_epoch). For benchmarks.
+  // the given batches; learning rates must have been set (begin_epoch). For benchmarks. With the
+  // graph on, the first step of a shape and mode runs eagerly and is captured, the next ones
+  // replay it.
   void step(const data::Batch& train, const data::Batch& valid, int epoch);
   // Sets the epoch's learning rates; returns the weight lr.
   double begin_epoch(int epoch);
@@ -169,6 +192,11 @@ class Search {
   static constexpr const char* kCheckpointFile = "search.safetensors";
 
  private:
+  // The step's device work: what a CUDA graph captures (nothing on the host that a replay would
+  // have to repeat).
+  void device_step(const data::Batch& train, const data::Batch& valid, bool arch_step);
+  // The validation pass over data_.valid_eval, as CUDA graph replays or not.
+  std::unique_ptr<Evaluator> make_evaluator(bool graph);
   // The epoch's figures of the search itself (validation, genotype, alpha/beta, rates).
   EpochRecord evaluate_epoch(int epoch);
   // Everything a checkpoint holds as tensors: "model.", "arch.", "weight_opt.", "arch_opt.".
@@ -184,6 +212,9 @@ class Search {
   std::unique_ptr<Architect> architect_;
   EpochLoop loop_;
   SearchInfo info_;
+  StepGraph graph_;
+  BatchBuffers train_in_, valid_in_;  // the fixed device buffers a captured step reads
+  std::unique_ptr<Evaluator> evaluator_;
   bool started_ = false;  // on_start has fired: once per object, after its first step
   std::vector<EpochRecord> records_;
 };

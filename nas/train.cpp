@@ -142,7 +142,8 @@ void Trainer::step(const data::Batch& batch) {
   const Tensor logits = net_.forward(batch.images, true);
   const Tensor loss = ops::cross_entropy(logits, batch.labels, cfg_.label_smoothing);
   wstep_.step(loss);
-  loop_.count_step(loss, logits, batch.labels);
+  loop_.add_to_sums(loss, logits, batch.labels);
+  loop_.count_step(batch.labels.numel());
 }
 
 std::pair<double, double> Trainer::evaluate(data::Loader& loader) {

@@ -6,15 +6,18 @@
 // (peak_mem_mb) and held by the allocator (peak_reserved_mem_mb: the GPU pool's reserved bytes).
 //
 // One line per configuration as key=value pairs, or a JSON array with --json; on the emulated
-// device (docs/EMULATOR.md) with the per-step launches, syncs, allocs, frees, h2d_bytes and
-// d2h_bytes and timing=emulated (its times are not GPU times); on a GPU then a line per cuDNN
-// algorithm chosen ("conv_algorithm cuda:0 fwd ...", a record with --json).
+// device (docs/EMULATOR.md) with the per-step launches, graph_launches, syncs, allocs, frees,
+// h2d_bytes and d2h_bytes and timing=emulated (its times are not GPU times); on a GPU then a
+// line per cuDNN algorithm chosen ("conv_algorithm cuda:0 fwd ...", a record with --json).
 //   bnas_bench_search [--device cpu|cuda|all] [--batch N]... [--steps N] [--warmup N]
-//                     [--channels C] [--filter SUBSTRING] [--json]
+//                     [--channels C] [--graph on|off|both] [--filter SUBSTRING] [--json]
 // Batches: 256 and 512 on a GPU, 64 on the CPU, unless --batch is given (repeatable). Steps:
-// 1 untimed warm-up + 3 timed on a GPU, 0 + 1 on the CPU, unless given. The model and batches are
-// random (the step's cost does not depend on the data); a configuration that runs out of memory
-// prints error=... and the others still run.
+// 1 untimed warm-up + 3 timed on a GPU, 0 + 1 on the CPU, unless given. On a GPU each
+// configuration runs eagerly (graph=off) and as CUDA graph replays (graph=on, with the nodes of
+// the step's graph as graph_nodes; its first warm-up step is the eager step that is captured, so
+// graph=on takes at least one), or as --graph says; the CPU runs eagerly. The model and batches
+// are random (the step's cost does not depend on the data); a configuration that runs out of
+// memory or cannot be captured prints error=... and the others still run.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +41,7 @@ namespace {
 struct Options {
   std::vector<int> batches;
   int steps = -1, warmup = -1, channels = 16;
+  std::string graph = "both";
 };
 
 // The network a configuration searches: built by the library's constructor from the preset.
@@ -56,23 +60,25 @@ data::Batch random_batch(int n, Device d, uint64_t seed) {
   return b;
 }
 
-nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool unrolled) {
+nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool unrolled, bool graph) {
   nlohmann::ordered_json r = {{"bench", "search_step"},
                       {"device", d.str()},
                       {"channels", pc ? "pc" : "full"},
                       {"order", unrolled ? "second" : "first"},
-                      {"batch", batch}};
+                      {"batch", batch},
+                      {"graph", graph ? "on" : "off"}};
   try {
     nas::SearchConfig c = nas::SearchConfig::preset_config(pc ? "bnas-v2-pc" : "bnas-d");
     c.channels = o.channels;
     c.unrolled = unrolled;
     c.batch = batch;
     c.arch_start_epoch = 0;
+    c.graph = graph ? "on" : "off";
     auto model = make_model(c, d);
     nas::Search s(*model, nas::SearchData{}, c);
     s.begin_epoch(0);
     const data::Batch tb = random_batch(batch, d, 1), vb = random_batch(batch, d, 2);
-    const int warmup = o.warmup >= 0 ? o.warmup : (d.is_cuda() ? 1 : 0);
+    const int warmup = std::max(graph ? 1 : 0, o.warmup >= 0 ? o.warmup : (d.is_cuda() ? 1 : 0));
     const int steps = o.steps > 0 ? o.steps : (d.is_cuda() ? 3 : 1);
     synchronize(d);
     reset_peak_memory(d);
@@ -93,11 +99,20 @@ nlohmann::ordered_json run(const Options& o, Device d, int batch, bool pc, bool 
     r["peak_reserved_mem_mb"] = static_cast<double>(m.reserved_peak) / 1e6;  // held by the allocator
     r["model_mem_mb"] = static_cast<double>(base) / 1e6;
     r["weight_params"] = s.info().weight_parameters;
+    if (graph) r["graph_nodes"] = s.info().graph_nodes;
     if (d.is_cuda()) bench::add_activity(r, after, before, steps);
   } catch (const std::exception& e) {
     r["error"] = e.what();
   }
   return r;
+}
+
+// Whether to run each configuration eagerly (false) and/or as graph replays (true): on a GPU as
+// --graph says, eagerly on the CPU.
+std::vector<bool> graph_modes(const std::string& flag, Device d) {
+  if (!d.is_cuda()) return {false};
+  if (flag == "both") return {false, true};
+  return {flag == "on"};
 }
 
 void print(const nlohmann::ordered_json& r, bool json, bool& first) {
@@ -125,6 +140,9 @@ int main(int argc, char** argv) {
   args.app.add_option("--channels", o.channels, "initial node width C")
       ->check(bench::must_be("a positive multiple of 4", [](double x) { return x > 0 && std::fmod(x, 4) == 0; }))
       ->capture_default_str();
+  args.app.add_option("--graph", o.graph, "on a GPU: eager steps (off), CUDA graph replays (on) or both")
+      ->check(CLI::IsMember({"on", "off", "both"}))
+      ->capture_default_str();
   if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
   std::vector<Device> devices = args.devices;
   // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 took 50-190 s on the
@@ -140,7 +158,7 @@ int main(int argc, char** argv) {
         for (bool unrolled : {false, true}) {
           const std::string tag = std::string(pc ? "pc" : "full") + (unrolled ? " second" : " first");
           if (!args.selected(tag)) continue;
-          print(run(o, d, b, pc, unrolled), json, first);
+          for (bool graph : graph_modes(o.graph, d)) print(run(o, d, b, pc, unrolled, graph), json, first);
         }
     bench::print_conv_algorithms(d, json, first);  // on a GPU: what cuDNN ran for each conv
   }

@@ -90,6 +90,12 @@ for b in build-gpu/tools/bnas_bench_*; do
   fi
 done
 
+# The same search step in the PyTorch reimplementation (tests/reference), on the same card, so
+# that bnas_bench_search's figures come with a ratio measured in one run.
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  (cd tests/reference && python3 bench_search_torch.py --device cuda) > "$out/torch_search_step.txt" 2>&1
+fi
+
 echo
 echo "| step | result |"
 echo "|---|---|"
@@ -103,9 +109,10 @@ echo
 echo "| op | case | fwd ms | fwd+bwd ms | rate |"
 echo "|---|---|---|---|---|"
 grep -h '^op=' "$out/bnas_bench_ops.txt" 2>/dev/null | sed -E 's/op=([^ ]*) case=([^ ]*) device=[^ ]* shape=[^ ]* fwd_ms=([^ ]*) fwd_bwd_ms=([^ ]*) (.*)/| \1 | \2 | \3 | \4 | \5 |/'
-for f in "$out"/bnas_bench_*.txt; do
+for f in "$out"/bnas_bench_*.txt "$out"/torch_search_step.txt; do
+  [ -e "$f" ] || continue
   [ "$(basename "$f")" = bnas_bench_ops.txt ] && continue
-  echo; echo "$(basename "$f" .txt):"; grep -v '^$' "$f" | grep -v '^conv_algorithm ' | head -20
+  echo; echo "$(basename "$f" .txt):"; grep -v '^$' "$f" | grep -v "^conv_algorithm " | head -40
 done
 [ $gpu_ok -eq 1 ] || echo "GPU CHECK FAILED: no gpu test ran, or some were skipped (see above)"
 [ $tests_rc -eq 0 ] && [ $gpu_ok -eq 1 ]

@@ -60,6 +60,13 @@ TEST(CliGpu, SearchOnCuda0MatchesTheCpu) {
   const json jc = json::parse(slurp(base + "/cpu/summary.json")), jg = json::parse(slurp(base + "/gpu/summary.json"));
   expect_close(jg.at("final_valid_loss"), jc.at("final_valid_loss"), "final validation loss");
   EXPECT_TRUE(jg.contains("conv_algorithms"));  // the cuDNN choices are reported
+  // The steps were CUDA graph replays (the default graph setting, auto), as the start record says.
+  for (const json& j : bnas::report::read_jsonl(base + "/gpu/log.jsonl"))
+    if (j.at("type") == "start") {
+      EXPECT_EQ(j.at("graph"), "on") << j;
+      EXPECT_GT(j.at("graph_nodes").get<int64_t>(), 0) << j;
+    }
+  EXPECT_NE(g.err.find("search step as a CUDA graph: on"), std::string::npos) << g.err;
 }
 
 TEST(CliGpu, TrainAndEvalOnCuda0MatchTheCpu) {

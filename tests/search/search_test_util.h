@@ -40,14 +40,14 @@ inline data::ImageSet synthetic_set(int n, int classes, int size, uint64_t seed)
   return s;
 }
 
-// The three loaders of a search over one synthetic set split in half.
+// The three loaders of a search over one synthetic set split in half, yielding batches on `device`.
 struct SearchLoaders {
   std::unique_ptr<data::DeviceLoader> train, valid, valid_eval;
   SearchData data() const { return {train.get(), valid.get(), valid_eval.get()}; }
 };
 
-inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t seed) {
-  auto dev = data::upload(set, Device::cpu());
+inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t seed, Device device = Device::cpu()) {
+  auto dev = data::upload(set, device);
   data::CropAugment aug;
   aug.mean = {0.3f, 0.3f, 0.3f};
   aug.std = {0.3f, 0.3f, 0.3f};
@@ -56,6 +56,7 @@ inline SearchLoaders make_loaders(const data::ImageSet& set, int batch, uint64_t
   lo.shuffle = true;
   lo.drop_last = true;
   lo.seed = seed;
+  lo.device = device;
   SearchLoaders l;
   l.train = std::make_unique<data::DeviceLoader>(dev, data::split_range(set.n, 0, 0.5), aug, lo);
   lo.seed = seed + 1;

@@ -282,8 +282,8 @@ FdComparison compare_unrolled(double xi, const std::vector<double>& radii) {
     ArchitectOptions ao;
     ao.unrolled = unrolled;
     ao.fd_radius = r;
-    Architect arch(model, ao, &sgd);
-    arch.compute_gradient(tr, va, xi);
+    Architect arch(model, ao, &sgd);  // xi: sgd's learning rate
+    arch.compute_gradient(tr, va);
     std::vector<double> out;
     for (const Tensor& t : arch.optimizer().grads()) {
       const auto v = t.to_doubles();
@@ -377,7 +377,7 @@ TEST_P(ArchitectStep, UnrolledStepRestoresTheWeights) {
   for (const Tensor& w : model.weights()) ws.emplace_back("w", w);
   const auto before = testing::flat(ws);
   const auto alpha = testing::flat(model.arch_parameters());
-  arch.compute_gradient(b.train, b.valid, 0.1);
+  arch.compute_gradient(b.train, b.valid);
   EXPECT_EQ(testing::flat(ws), before);  // bit-restored from the backup
   EXPECT_EQ(testing::flat(model.arch_parameters()), alpha);  // no step yet
   arch.apply();
@@ -388,10 +388,12 @@ TEST(Architect, FirstOrderScalesWithValLossInValLossMode) {
   SmoothModel model(6);
   const data::Batch tr = random_batch(21), va = random_batch(22);
   ArchitectOptions ao;
+  ao.scale_val_loss = true;
   Architect arch(model, ao);
-  arch.compute_gradient(tr, va, 0.1, 1.0);
+  arch.compute_gradient(tr, va);  // the scale starts at 1
   const auto g1 = testing::flat({{"a", arch.optimizer().grads()[0]}});
-  arch.compute_gradient(tr, va, 0.1, 0.25);
+  arch.set_val_loss_scale(0.25);
+  arch.compute_gradient(tr, va);
   const auto g2 = testing::flat({{"a", arch.optimizer().grads()[0]}});
   for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 0.25 * g1[i], 1e-15 + 1e-12 * std::fabs(g1[i]));
 }

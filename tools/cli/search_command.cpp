@@ -101,8 +101,12 @@ int run_search(const Common& c, const SearchFlags& f, CLI::App* sub) {
   search.on_start = [&](const nas::SearchInfo& i) {
     json j = nas::to_json(i);
     j["type"] = "start";
-    // Written after the first step, so the cuDNN algorithms of the step's convolutions are chosen.
-    if (dev.is_cuda()) j["conv_algorithms"] = conv_algorithm_lines();
+    // Written after the first step, so the cuDNN algorithms of the step's convolutions are chosen
+    // and the step's graph is captured (or why not is known).
+    if (dev.is_cuda()) {
+      j["conv_algorithms"] = conv_algorithm_lines();
+      progress.line("search step as a CUDA graph: " + i.graph);
+    }
     log.write(j);
   };
   search.on_progress = [&](const nas::ProgressRecord& p) {
