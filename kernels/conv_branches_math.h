@@ -125,24 +125,6 @@ template <class T> BNAS_HD void stage_forward_at(const Dims& d, const Stages<T>&
   }
 }
 
-// The BN statistics of one channel from two passes in double: sum(v) over m values, then the sums
-// shifted by that mean (kernels/norm_math.h), as the CPU batch_norm computes them. Training
-// updates the running tensors where given (unbiased variance, momentum); eval reads them.
-template <class T>
-BNAS_HD void stage_stats(bool training, double shift, double s1, double s2, double m, double eps, double momentum,
-                         T* running_mean, T* running_var, int c, T& mean, T& invstd) {
-  if (!training) {
-    mean = running_mean[c];
-    invstd = T(bn_invstd(double(running_var[c]), eps));
-    return;
-  }
-  const BnStats b = bn_finalize(shift, s1, s2, m);
-  if (running_mean) running_mean[c] = T(bn_running_update(double(running_mean[c]), b.mean, momentum));
-  if (running_var) running_var[c] = T(bn_running_update(double(running_var[c]), bn_unbiased(b.var, m), momentum));
-  mean = T(b.mean);
-  invstd = T(bn_invstd(b.var, eps));
-}
-
 // Branch b's output at element i (n Cs HoWo + c HoWo + p) of its N x Cs x Ho x Wo block.
 template <class T> BNAS_HD T branch_output_at(const Dims& d, const Stages<T>& st, int b, int64_t i) {
   const int s = output_stage(b);

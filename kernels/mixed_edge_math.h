@@ -113,35 +113,17 @@ template <class T> BNAS_HD void add_stat_sums(T mx, T av, double shift, double (
 // Number of outputs of one slot, N Ho Wo: what its batch statistics and backward sums cover.
 BNAS_HD double slot_count(const Dims& d) { return double(d.N) * double(d.Ho) * double(d.Wo); }
 
-// Mean and invstd of one pool BatchNorm of slot j. Training: the batch statistics from the
-// shifted sums s1, s2 over m values, updating running_mean[j] / running_var[j] where given
-// (PyTorch: unbiased variance, momentum); eval: the running statistics (required).
-template <class T>
-BNAS_HD void pool_bn_stats(bool training, double s1, double s2, double shift, double m, double eps, double momentum,
-                           T* running_mean, T* running_var, int j, T& mean, T& invstd) {
-  if (!training) {
-    mean = running_mean[j];
-    invstd = T(bn_invstd(double(running_var[j]), eps));
-    return;
-  }
-  const BnStats st = bn_finalize(shift, s1, s2, m);
-  if (running_mean) running_mean[j] = T(bn_running_update(double(running_mean[j]), st.mean, momentum));
-  if (running_var) running_var[j] = T(bn_running_update(double(running_var[j]), bn_unbiased(st.var, m), momentum));
-  mean = T(st.mean);
-  invstd = T(bn_invstd(st.var, eps));
-}
-
 // Slot j's statistics into stats (layout above): from its sums s (training) or the running
-// statistics (eval), see pool_bn_stats.
+// statistics (eval), see bn_channel_stats (kernels/norm_math.h).
 template <class T>
 BNAS_HD void slot_stats(const Dims& d, int j, bool training, const double (&s)[kNumStatSums], double shift,
                         double eps, double momentum, T* rm_max, T* rv_max, T* rm_avg, T* rv_avg, T* stats) {
   const double m = slot_count(d);
   const int Cs = d.Cs;
-  pool_bn_stats(training, s[kSumMax], s[kSumMaxSq], shift, m, eps, momentum, rm_max, rv_max, j,
-                stats[kStatMeanMax * Cs + j], stats[kStatInvMax * Cs + j]);
-  pool_bn_stats(training, s[kSumAvg], s[kSumAvgSq], shift, m, eps, momentum, rm_avg, rv_avg, j,
-                stats[kStatMeanAvg * Cs + j], stats[kStatInvAvg * Cs + j]);
+  bn_channel_stats(training, s[kSumMax], s[kSumMaxSq], shift, m, eps, momentum, rm_max, rv_max, j,
+                   stats[kStatMeanMax * Cs + j], stats[kStatInvMax * Cs + j]);
+  bn_channel_stats(training, s[kSumAvg], s[kSumAvgSq], shift, m, eps, momentum, rm_avg, rv_avg, j,
+                   stats[kStatMeanAvg * Cs + j], stats[kStatInvAvg * Cs + j]);
 }
 
 // Slot j's saved statistics, read back.

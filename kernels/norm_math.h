@@ -1,5 +1,6 @@
-// Batch-norm arithmetic shared by kernels/cpu/norm.cpp and kernels/cuda/norm.cu, and by the pool
-// BatchNorms of the mixed edge (kernels/mixed_edge_math.h: K = the first element on both).
+// Batch-norm arithmetic shared by kernels/cpu/norm.cpp and kernels/cuda/norm.cu, by the pool
+// BatchNorms of the mixed edge (kernels/mixed_edge_math.h: K = the first element on both) and by
+// the fused convolution branches (kernels/conv_branches_math.h: K = the exact mean on both).
 //
 // Layout: x is N x C x HW (HW = 1 for the 2-D N x C form); channel c owns M = N * HW elements.
 // Statistics are accumulated in double from values shifted by a per-channel constant K
@@ -32,6 +33,24 @@ BNAS_HD double bn_running_update(double running, double batch, double momentum) 
   return (1.0 - momentum) * running + momentum * batch;
 }
 BNAS_HD double bn_unbiased(double var, double m) { return var * m / (m - 1.0); }
+
+// Mean and invstd of channel c of a BatchNorm. Training: the batch statistics from the shifted
+// sums s1, s2 over m values, updating running_mean[c] / running_var[c] where given (PyTorch:
+// unbiased variance, momentum); eval: the running statistics (required).
+template <class T>
+BNAS_HD void bn_channel_stats(bool training, double s1, double s2, double shift, double m, double eps, double momentum,
+                              T* running_mean, T* running_var, int c, T& mean, T& invstd) {
+  if (!training) {
+    mean = running_mean[c];
+    invstd = T(bn_invstd(double(running_var[c]), eps));
+    return;
+  }
+  const BnStats st = bn_finalize(shift, s1, s2, m);
+  if (running_mean) running_mean[c] = T(bn_running_update(double(running_mean[c]), st.mean, momentum));
+  if (running_var) running_var[c] = T(bn_running_update(double(running_var[c]), bn_unbiased(st.var, m), momentum));
+  mean = T(st.mean);
+  invstd = T(bn_invstd(st.var, eps));
+}
 
 // Per-channel multiplier a = invstd * weight (weight 1 when not affine).
 template <class T> BNAS_HD T bn_scale(T invstd, const T* weight, int64_t c) {

@@ -255,37 +255,53 @@ struct Totals {  // one search step's mixed edges of one (device, k, selection):
   int edges = 0;
 };
 
-void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first, Totals& tot) {
-  const Problem pb(s, batch, k, random, d);
-  const std::vector<Tensor> leaves = pb.leaves();
-  Tensor probe;
+// Median times of the fused and the unfused forward (no grad) and forward + backward (gradients
+// of `leaves`, seeded with ones), added to the network totals with the shape's edge count; on a
+// GPU also the device activity of one fused and one unfused forward + backward (after warm-up).
+struct Timings {
+  double f_fwd, u_fwd, f_all, u_all;
+};
+Timings measure(const std::function<Tensor()>& fused, const std::function<Tensor()>& unfused,
+                const std::vector<Tensor>& leaves, Device d, const Options& o, int count, Totals& tot,
+                nlohmann::ordered_json& activity) {
+  Tensor fprobe, uprobe;
   {
     NoGradGuard ng;
-    probe = pb.fused();
+    fprobe = fused();
+    uprobe = unfused();
   }
-  const Tensor seed = Tensor::full(probe.shape(), 1.0, DType::F32, d);
-  // Device activity of one forward + backward, fused and unfused (after the warm-up calls above).
-  nlohmann::ordered_json activity;
+  const Tensor fseed = Tensor::full(fprobe.shape(), 1.0, DType::F32, d);
+  const Tensor useed = Tensor::full(uprobe.shape(), 1.0, DType::F32, d);
   if (d.is_cuda()) {
     synchronize(d);
     const DeviceActivity a0 = device_activity();
-    grad(pb.fused(), leaves, seed);
+    grad(fused(), leaves, fseed);
     const DeviceActivity a1 = device_activity();
-    grad(pb.unfused(), leaves, seed);
+    grad(unfused(), leaves, useed);
     const DeviceActivity a2 = device_activity();
     synchronize(d);
     bench::add_activity(activity, a1, a0, 1);
     bench::add_activity(activity, a2, a1, 1, "unfused_");
   }
-  const double f_fwd = bench::time_median([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
-  const double u_fwd = bench::time_median([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
-  const double f_all = bench::time_median([&] { grad(pb.fused(), leaves, seed); }, d, o.min_time);
-  const double u_all = bench::time_median([&] { grad(pb.unfused(), leaves, seed); }, d, o.min_time);
-  tot.f_fwd += s.count * f_fwd;
-  tot.u_fwd += s.count * u_fwd;
-  tot.f_all += s.count * f_all;
-  tot.u_all += s.count * u_all;
-  tot.edges += s.count;
+  Timings t;
+  t.f_fwd = bench::time_median([&] { NoGradGuard ng; fused(); }, d, o.min_time);
+  t.u_fwd = bench::time_median([&] { NoGradGuard ng; unfused(); }, d, o.min_time);
+  t.f_all = bench::time_median([&] { grad(fused(), leaves, fseed); }, d, o.min_time);
+  t.u_all = bench::time_median([&] { grad(unfused(), leaves, useed); }, d, o.min_time);
+  tot.f_fwd += count * t.f_fwd;
+  tot.u_fwd += count * t.u_fwd;
+  tot.f_all += count * t.f_all;
+  tot.u_all += count * t.u_all;
+  tot.edges += count;
+  return t;
+}
+
+void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first, Totals& tot) {
+  const Problem pb(s, batch, k, random, d);
+  nlohmann::ordered_json activity;
+  const Timings t = measure([&] { return pb.fused(); }, [&] { return pb.unfused(); }, pb.leaves(), d, o, s.count, tot,
+                            activity);
+  const double f_fwd = t.f_fwd, u_fwd = t.u_fwd, f_all = t.f_all, u_all = t.u_all;
   const Problem::Traffic ft = pb.fused_traffic(), ut = pb.unfused_traffic();
   const double mb = 4.0 / 1e6;
   const double f_gbps = (ft.fwd + ft.bwd) * 4.0 / f_all / 1e9;
@@ -327,39 +343,13 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
 void run_branches(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first,
                   Totals& tot) {
   const BranchProblem pb(s, batch, k, random, d);
-  const std::vector<Tensor> leaves = pb.leaves();
-  Tensor fused_probe, unfused_probe;
-  {
-    NoGradGuard ng;
-    fused_probe = pb.fused();
-    unfused_probe = pb.unfused();
-  }
-  const Tensor fseed = Tensor::full(fused_probe.shape(), 1.0, DType::F32, d);
-  const Tensor useed = Tensor::full(unfused_probe.shape(), 1.0, DType::F32, d);
   nlohmann::ordered_json r = {{"bench", "conv_branches"}, {"edge", s.name}, {"C", s.C}, {"H", s.H},
                               {"stride", s.stride}, {"k", k}, {"selection", random ? "random" : "fixed"},
                               {"edges_in_network", s.count}, {"device", d.str()}, {"batch", batch}};
   nlohmann::ordered_json activity;
-  if (d.is_cuda()) {
-    synchronize(d);
-    const DeviceActivity a0 = device_activity();
-    grad(pb.fused(), leaves, fseed);
-    const DeviceActivity a1 = device_activity();
-    grad(pb.unfused(), leaves, useed);
-    const DeviceActivity a2 = device_activity();
-    synchronize(d);
-    bench::add_activity(activity, a1, a0, 1);
-    bench::add_activity(activity, a2, a1, 1, "unfused_");
-  }
-  const double f_fwd = bench::time_median([&] { NoGradGuard ng; pb.fused(); }, d, o.min_time);
-  const double u_fwd = bench::time_median([&] { NoGradGuard ng; pb.unfused(); }, d, o.min_time);
-  const double f_all = bench::time_median([&] { grad(pb.fused(), leaves, fseed); }, d, o.min_time);
-  const double u_all = bench::time_median([&] { grad(pb.unfused(), leaves, useed); }, d, o.min_time);
-  tot.f_fwd += s.count * f_fwd;
-  tot.u_fwd += s.count * u_fwd;
-  tot.f_all += s.count * f_all;
-  tot.u_all += s.count * u_all;
-  tot.edges += s.count;
+  const Timings t = measure([&] { return pb.fused(); }, [&] { return pb.unfused(); }, pb.leaves(), d, o, s.count, tot,
+                            activity);
+  const double f_fwd = t.f_fwd, u_fwd = t.u_fwd, f_all = t.f_all, u_all = t.u_all;
   r["fused_fwd_ms"] = f_fwd * 1e3;
   r["unfused_fwd_ms"] = u_fwd * 1e3;
   r["fused_fwd_bwd_ms"] = f_all * 1e3;

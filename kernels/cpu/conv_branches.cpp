@@ -138,7 +138,10 @@ void conv_branches_backward(const Dims& d, const Stages<T>& st, bool training, c
     backward_stage(d, st, s, act.data(), gy + branch_of_stage(s) * S, training, gact.data(), gw(gwdw, s),
                    gw(gwpw, s), accumulate, gpre, gdw, wtmp);
     T* g = gfirst.data() + (s - kNumFirstStages) * S;
-    for (int64_t i = 0; i < S; ++i) g[i] = relu_grad(act[static_cast<size_t>(i)], gact[static_cast<size_t>(i)]);
+    const T* a = act.data();
+    const T* ga = gact.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < S; ++i) g[i] = relu_grad(a[i], ga[i]);
   }
   // The four first stages back to relu(x[:, sel]), their input gradients added in stage order.
   act.resize(static_cast<size_t>(A));
@@ -150,7 +153,10 @@ void conv_branches_backward(const Dims& d, const Stages<T>& st, bool training, c
     const T* g = b >= 0 ? gy + b * S : gfirst.data() + s * S;
     backward_stage(d, st, s, act.data(), g, training, gact.data(), gw(gwdw, s), gw(gwpw, s), accumulate, gpre, gdw,
                    wtmp);
-    for (int64_t i = 0; i < A; ++i) gsum[static_cast<size_t>(i)] += gact[static_cast<size_t>(i)];
+    T* sum = gsum.data();
+    const T* ga = gact.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < A; ++i) sum[i] += ga[i];
   }
   if (!gx) return;
   // The edge input: through the ReLU on the selected channels, zero on the others.

@@ -71,8 +71,8 @@ __global__ void __launch_bounds__(kCbThreads) stats_k(Dims d, Stages<float> st, 
     block_sum<kCbThreads>(sums);
   }
   if (threadIdx.x == 0)
-    stage_stats(training, shift, sums[0], sums[1], double(m), eps, momentum, r.p[2 * s], r.p[2 * s + 1], c,
-                st.stats[s][c], st.stats[s][d.Cs + c]);
+    bn_channel_stats(training, sums[0], sums[1], shift, double(m), eps, momentum, r.p[2 * s], r.p[2 * s + 1], c,
+                     st.stats[s][c], st.stats[s][d.Cs + c]);
 }
 
 __global__ void output_k(Dims d, Stages<float> st, float* y) {
