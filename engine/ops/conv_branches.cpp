@@ -6,7 +6,7 @@
 // BN statistics (one buffer of 12 N Cs Ho Wo values, one of 12 Cs).
 #include "engine/conv_branches.h"
 
-#include <string>
+#include <type_traits>
 
 #include "engine/autograd.h"
 #include "engine/ops/dispatch.h"
