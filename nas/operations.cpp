@@ -100,10 +100,8 @@ DilConv::DilConv(int cin, int cout, int kernel, int stride, int padding, int dil
   register_module("op.3", bn.get());
 }
 
-Tensor DilConv::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
-
-Tensor DilConv::forward_relu_applied(const Tensor& relu_x, bool training) {
-  Tensor y = depthwise->forward(relu_x, training);
+Tensor DilConv::forward(const Tensor& x, bool training) {
+  const Tensor y = depthwise->forward(ops::relu(x), training);
   return bn->forward(pointwise->forward(y, training), training);
 }
 
@@ -129,10 +127,8 @@ SepConv::SepConv(int cin, int cout, int kernel, int stride, int padding, bool af
   register_module("op.7", bn2.get());
 }
 
-Tensor SepConv::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
-
-Tensor SepConv::forward_relu_applied(const Tensor& relu_x, bool training) {
-  Tensor y = depthwise1->forward(relu_x, training);
+Tensor SepConv::forward(const Tensor& x, bool training) {
+  Tensor y = depthwise1->forward(ops::relu(x), training);
   y = bn1->forward(pointwise1->forward(y, training), training);
   y = depthwise2->forward(ops::relu(y), training);
   return bn2->forward(pointwise2->forward(y, training), training);

@@ -51,7 +51,7 @@ class ReLUConvBN : public Op {
  public:
   ReLUConvBN(int cin, int cout, int kernel, int stride, int padding, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
-  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see FactorizedReduce
   std::unique_ptr<Conv2d> conv;
   std::unique_ptr<BatchNorm2d> bn;
 };
@@ -62,9 +62,6 @@ class DilConv : public Op {
   DilConv(int cin, int cout, int kernel, int stride, int padding, int dilation, bool affine,
           const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
-  // forward() of an input that has already been through the ReLU (relu_x = relu(x)): a mixed
-  // edge computes relu(x) once for all its branches, so it is stored once for backward.
-  Tensor forward_relu_applied(const Tensor& relu_x, bool training);
   std::unique_ptr<Conv2d> depthwise, pointwise;
   std::unique_ptr<BatchNorm2d> bn;
 };
@@ -75,7 +72,6 @@ class SepConv : public Op {
  public:
   SepConv(int cin, int cout, int kernel, int stride, int padding, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
-  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
   std::unique_ptr<Conv2d> depthwise1, pointwise1, depthwise2, pointwise2;
   std::unique_ptr<BatchNorm2d> bn1, bn2;
 };
@@ -87,7 +83,9 @@ class FactorizedReduce : public Op {
  public:
   FactorizedReduce(int cin, int cout, bool affine, const ParamOptions& o);
   Tensor forward(const Tensor& x, bool training) override;
-  Tensor forward_relu_applied(const Tensor& relu_x, bool training);  // see DilConv
+  // forward() of an input that has already been through the ReLU (relu_x = relu(x)): a cell
+  // computes a state's ReLU once for all the operations that read it.
+  Tensor forward_relu_applied(const Tensor& relu_x, bool training);
   std::unique_ptr<Conv2d> conv_1, conv_2;
   std::unique_ptr<BatchNorm2d> bn;
 };
