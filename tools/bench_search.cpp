@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   if (const int rc = args.parse(argc, argv); rc >= 0) return rc;
   std::vector<Device> devices = args.devices;
-  // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 took 50-190 s on the
-  // loaded 2-core development machine, docs/SEARCH.md).
+  // With a GPU and no explicit device, time the GPU only (a CPU step at batch 64 takes seconds to
+  // minutes on a 2-core machine, docs/SEARCH.md).
   if (args.device == "all" && devices.size() == 2) devices.erase(devices.begin());
   bool first = true;
   if (json) std::printf("[");
