@@ -132,19 +132,7 @@ Tensor conv_branches(const Tensor& x_in, const Tensor& selected, int64_t Cs, con
     BNAS_CHECK(r.ndim() == 1 && r.size(0) == Cs && r.is_contiguous(),
                "conv_branches: every running statistic must be a contiguous [", Cs, "] tensor, got ", r.shape().str());
   }
-  if (selected.defined()) {
-    BNAS_CHECK(selected.dtype() == DType::I32 && selected.device() == x_in.device() && selected.ndim() == 1 &&
-                   selected.size(0) == Cs,
-               "conv_branches: the channel selection must be an int32 [", Cs, "] tensor on ", x_in.device().str(),
-               ", got ", selected.str());
-    if (!selected.is_cuda()) {
-      const Tensor host = selected.contiguous();
-      const int32_t* sv = host.data<int32_t>();
-      for (int64_t j = 0; j < Cs; ++j)
-        BNAS_CHECK(sv[j] >= 0 && sv[j] < C && (j == 0 || sv[j] > sv[j - 1]), "conv_branches: the channel selection must hold ",
-                   Cs, " distinct channels of [0, ", C, ") in increasing order");
-    }
-  }
+  detail::check_channel_selection("conv_branches", selected, x_in, Cs, C);
 
   Saved sv;
   // x planes must be H x W contiguous, channels H*W apart; the batch stride is free (slices).

@@ -22,6 +22,20 @@ void check_ndim(const char* op, const Tensor& x, int ndim) {
   BNAS_CHECK(x.ndim() == ndim, op, ": expected a ", ndim, "-D tensor, got shape ", x.shape().str());
 }
 
+void check_channel_selection(const char* op, const Tensor& selected, const Tensor& x, int64_t Cs, int64_t C) {
+  if (!selected.defined()) return;
+  BNAS_CHECK(selected.dtype() == DType::I32 && selected.device() == x.device() && selected.ndim() == 1 &&
+                 selected.size(0) == Cs,
+             op, ": the channel selection must be an int32 [", Cs, "] tensor on ", x.device().str(), ", got ",
+             selected.str());
+  if (selected.is_cuda()) return;
+  const Tensor host = selected.contiguous();
+  const int32_t* s = host.data<int32_t>();
+  for (int64_t j = 0; j < Cs; ++j)
+    BNAS_CHECK(s[j] >= 0 && s[j] < C && (j == 0 || s[j] > s[j - 1]), op, ": the channel selection must hold ", Cs,
+               " distinct channels of [0, ", C, ") in increasing order");
+}
+
 #if BNAS_WITH_CUDA
 cudaStream_t cuda_launch(const char* op, const Tensor& x) {
   BNAS_CHECK(x.dtype() == DType::F32, op, ": the CUDA backend computes in float32, got ",

@@ -21,6 +21,10 @@ namespace bnas::ops::detail {
 void check_same(const char* op, std::initializer_list<const Tensor*> ts);
 // Throws unless x has `ndim` dims.
 void check_ndim(const char* op, const Tensor& x, int ndim);
+// Throws unless `selected` (when defined) is an int32 [Cs] tensor on x's device and, when it
+// lives on the host, holds Cs distinct channels of [0, C) in increasing order (a device tensor is
+// not read: that would synchronise).
+void check_channel_selection(const char* op, const Tensor& selected, const Tensor& x, int64_t Cs, int64_t C);
 
 #if BNAS_WITH_CUDA
 // Sets the current device and returns its stream; float32 only on the GPU.

@@ -163,19 +163,7 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
       BNAS_CHECK(a.training, "mixed_edge: eval mode needs the four running statistics of the pool BatchNorms");
     }
   }
-  if (selected.defined()) {
-    BNAS_CHECK(selected.dtype() == DType::I32 && selected.device() == x_in.device(),
-               "mixed_edge: the channel selection must be an int32 tensor on ", x_in.device().str(), ", got ",
-               selected.str());
-    check_vector("the channel selection", selected, Cs);
-    if (!selected.is_cuda()) {
-      const Tensor host = selected.contiguous();
-      const int32_t* s = host.data<int32_t>();
-      for (int64_t j = 0; j < Cs; ++j)
-        BNAS_CHECK(s[j] >= 0 && s[j] < C && (j == 0 || s[j] > s[j - 1]), "mixed_edge: the channel selection must hold ",
-                   Cs, " distinct channels of [0, ", C, ") in increasing order");
-    }
-  }
+  detail::check_channel_selection("mixed_edge", selected, x_in, Cs, C);
 
   // x planes must be H x W contiguous, channels H*W apart; the batch stride is free (slices).
   const Tensor x = (x_in.stride(3) == 1 && x_in.stride(2) == W && x_in.stride(1) == H * W) ? x_in : x_in.contiguous();
