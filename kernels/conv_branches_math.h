@@ -25,6 +25,7 @@
 
 #include "kernels/elementwise_math.h"
 #include "kernels/hd.h"
+#include "kernels/mixed_edge_math.h"
 #include "kernels/norm_math.h"
 
 namespace bnas::kernels::conv_branches {
@@ -73,7 +74,7 @@ template <class T> struct Stages {
   T* stats[kNumStages];        // [2 Cs]: mean, invstd
 };
 
-BNAS_HD int selected_channel(const int32_t* sel, int j) { return sel ? sel[j] : j; }
+using mixed_edge::selected_channel;  // the edge's selection convention (null: the first Cs)
 
 // The activation stage s reads at (n, ci, h, w) inside its input plane: relu of the edge input
 // (stages 0..3) or relu of the normalised output of its input stage (4, 5).
