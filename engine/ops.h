@@ -75,7 +75,5 @@ void scale_(Tensor& x, double s);                          // x *= s
 // y += alpha * coef[0] * x, coef a one-element tensor of y's dtype on y's device, read there
 // (never copied to the host): an axpy whose coefficient is a device scalar, e.g. a norm.
 void add_scaled_(Tensor& y, const Tensor& x, const Tensor& coef, double alpha);
-// y += alpha / coef[0] * x, adding nothing when coef[0] == 0 (so a zero norm scales by 0, not inf).
-void add_inv_scaled_(Tensor& y, const Tensor& x, const Tensor& coef, double alpha);
 
 }  // namespace bnas::ops

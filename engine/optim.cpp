@@ -1,9 +1,7 @@
 #include "engine/optim.h"
 
 #include <algorithm>
-#include <type_traits>
 
-#include "engine/memory.h"
 #include "engine/ops/dispatch.h"
 #include "kernels/cpu/optim.h"
 
@@ -141,55 +139,10 @@ Optimizer::Optimizer(const char* name, std::vector<Tensor> params, double lr, in
   step_ = Tensor::zeros(Shape{1}, DType::I32, dev);
   set_lr(lr);
 
-  auto build = [&](auto* tag, auto& table) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      T* p = params_[i].data<T>();
-      T* g = grads_[i].data<T>();
-      T* s0 = nstates > 0 ? states_[0][i].data<T>() : nullptr;
-      T* s1 = nstates > 1 ? states_[1][i].data<T>() : nullptr;
-      const int64_t n = params_[i].numel();
-      for (int64_t b = 0; b < n; b += kernels::kOptimChunk)
-        table.push_back({p + b, g + b, s0 ? s0 + b : nullptr, s1 ? s1 + b : nullptr,
-                         std::min(kernels::kOptimChunk, n - b)});
-    }
-  };
-  auto grad_table = [&](const auto& table, auto& out) {
-    for (const auto& c : table) out.push_back({c.grad, c.n});
-  };
-  if (dt == DType::F32) {
-    build(static_cast<float*>(nullptr), chunks_f_);
-    grad_table(chunks_f_, grad_chunks_f_);
-    chunk_count_ = static_cast<int64_t>(chunks_f_.size());
-  } else {
-    build(static_cast<double*>(nullptr), chunks_d_);
-    grad_table(chunks_d_, grad_chunks_d_);
-    chunk_count_ = static_cast<int64_t>(chunks_d_.size());
-  }
-  partials_ = Tensor::zeros(Shape{std::max<int64_t>(chunk_count_, 1)}, DType::F64, dev);
+  table_ = ChunkTable(name_, params_, grads_, nstates > 0 ? states_[0] : std::vector<Tensor>{},
+                      nstates > 1 ? states_[1] : std::vector<Tensor>{});
+  partials_ = Tensor::zeros(Shape{std::max<int64_t>(table_.count(), 1)}, DType::F64, dev);
   grad_norm_ = Tensor::zeros(Shape{1}, dt, dev);
-  if (dev.is_cuda()) {
-    // Uploaded once; this construction-time copy from pageable memory syncs, steps never do.
-    auto upload = [&](const auto& table) {
-      const size_t bytes = table.size() * sizeof(table[0]);
-      Tensor t = Tensor::empty(Shape{static_cast<int64_t>(bytes)}, DType::U8, dev);
-      copy_bytes(dev, t.raw(), Device::cpu(), table.data(), bytes);
-      return t;
-    };
-    chunks_dev_ = upload(chunks_f_);
-    grad_chunks_dev_ = upload(grad_chunks_f_);
-  }
-}
-
-template <class T> const kernels::OptimChunk<T>* Optimizer::chunks() const {
-  if (params_.front().is_cuda()) {
-    if constexpr (std::is_same_v<T, float>) return static_cast<const kernels::OptimChunk<float>*>(chunks_dev_.raw());
-    BNAS_FAIL(name_, ": the GPU table holds float32 chunks only");
-  }
-  if constexpr (std::is_same_v<T, float>)
-    return chunks_f_.data();
-  else
-    return chunks_d_.data();
 }
 
 void Optimizer::check_grads_unchanged() const {
@@ -197,13 +150,6 @@ void Optimizer::check_grads_unchanged() const {
     BNAS_CHECK(params_[i].grad().defined() && params_[i].grad().raw() == grads_[i].raw(), name_,
                ": the gradient buffer of parameter ", i, " was replaced after the optimizer was built; copy new ",
                "gradients into grads() (or zero them with zero_grad()) instead of calling set_grad()");
-}
-
-template <class T> const kernels::NormChunk<T>* Optimizer::grad_chunks() const {
-  if constexpr (std::is_same_v<T, float>)
-    return grad_chunks_f_.data();
-  else
-    return grad_chunks_d_.data();
 }
 
 void Optimizer::set_lr(double lr) {
@@ -215,10 +161,10 @@ void Optimizer::set_lr(double lr) {
 void Optimizer::zero_grad() {
   check_grads_unchanged();
   if (device().is_cuda()) {
-    BNAS_ON_CUDA(kernels::cuda::zero_grads(chunks<float>(), chunk_count_,
+    BNAS_ON_CUDA(kernels::cuda::zero_grads(chunks<float>(), chunk_count(),
                                            ops::detail::cuda_launch("zero_grad", params_.front())));
   } else {
-    BNAS_DISPATCH_FLOAT(dtype(), T, kernels::cpu::zero_grads(chunks<T>(), chunk_count_));
+    BNAS_DISPATCH_FLOAT(dtype(), T, kernels::cpu::zero_grads(chunks<T>(), chunk_count()));
   }
 }
 
@@ -227,13 +173,11 @@ const Tensor& Optimizer::grad_norm() {
   if (device().is_cuda()) {
     BNAS_ON_CUDA(
         cudaStream_t s = ops::detail::cuda_launch("grad_norm", params_.front());
-        const auto* table = static_cast<const kernels::NormChunk<float>*>(grad_chunks_dev_.raw());
-        kernels::cuda::sum_squares_table(table, chunk_count_, partials_.data<double>(), s);
+        kernels::cuda::sum_squares_table(table_.grad_chunks<float>(), table_.count(), partials_.data<double>(), s);
         kernels::cuda::finish_norm(partials_.data<double>(), partials_.numel(), grad_norm_.data<float>(), s));
   } else {
     BNAS_DISPATCH_FLOAT(dtype(), T, {
-      const kernels::NormChunk<T>* table = grad_chunks<T>();
-      kernels::cpu::sum_squares(table, chunk_count_, partials_.data<double>());
+      kernels::cpu::sum_squares(table_.grad_chunks<T>(), table_.count(), partials_.data<double>());
       kernels::cpu::finish_norm(partials_.data<double>(), partials_.numel(), grad_norm_.data<T>());
     });
   }
@@ -244,13 +188,12 @@ const Tensor& Optimizer::clip_grad_norm(double max_norm) {
   BNAS_CHECK(max_norm > 0, name_, ": clip_grad_norm needs a positive max_norm, got ", max_norm);
   grad_norm();
   if (device().is_cuda()) {
-    BNAS_ON_CUDA(kernels::cuda::clip_scale_table(static_cast<const kernels::NormChunk<float>*>(grad_chunks_dev_.raw()),
-                                                 chunk_count_, grad_norm_.data<float>(), static_cast<float>(max_norm),
+    BNAS_ON_CUDA(kernels::cuda::clip_scale_table(table_.grad_chunks<float>(), table_.count(), grad_norm_.data<float>(),
+                                                 static_cast<float>(max_norm),
                                                  ops::detail::cuda_launch("clip_grad_norm", params_.front())));
   } else {
     BNAS_DISPATCH_FLOAT(dtype(), T, {
-      const kernels::NormChunk<T>* table = grad_chunks<T>();
-      kernels::cpu::clip_scale(table, chunk_count_, grad_norm_.data<T>(), static_cast<T>(max_norm));
+      kernels::cpu::clip_scale(table_.grad_chunks<T>(), table_.count(), grad_norm_.data<T>(), static_cast<T>(max_norm));
     });
   }
   return grad_norm_;
@@ -281,6 +224,11 @@ void SGD::step() {
                              kernels::SgdHyper<T>{static_cast<T>(opt_.momentum), static_cast<T>(opt_.weight_decay)});
     });
   }
+}
+
+const std::vector<Tensor>& SGD::momentum_buffers() const {
+  static const std::vector<Tensor> none;
+  return states_.empty() ? none : states_[0];
 }
 
 NamedTensors SGD::state() const {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/checkpoint.h"
+#include "engine/chunk_table.h"
 #include "engine/tensor.h"
 #include "kernels/optim_math.h"
 
@@ -70,9 +71,8 @@ class Optimizer {
   // Throws when a parameter's gradient was replaced (set_grad) after construction: the chunk
   // table would silently update from the old buffer. A host-side pointer check, no sync.
   void check_grads_unchanged() const;
-  template <class T> const kernels::OptimChunk<T>* chunks() const;  // host table (CPU) or device table (GPU)
-  template <class T> const kernels::NormChunk<T>* grad_chunks() const;  // host table of the gradients
-  int64_t chunk_count() const { return chunk_count_; }
+  template <class T> const kernels::OptimChunk<T>* chunks() const { return table_.chunks<T>(); }
+  int64_t chunk_count() const { return table_.count(); }
 
   const char* name_;
   std::vector<Tensor> params_, grads_;
@@ -81,14 +81,9 @@ class Optimizer {
 
  private:
   double lr_ = 0;
-  int64_t chunk_count_ = 0;
-  std::vector<kernels::OptimChunk<float>> chunks_f_;
-  std::vector<kernels::OptimChunk<double>> chunks_d_;
-  std::vector<kernels::NormChunk<float>> grad_chunks_f_;  // the gradients' chunks, for norms
-  std::vector<kernels::NormChunk<double>> grad_chunks_d_;
-  Tensor chunks_dev_, grad_chunks_dev_;  // U8 bytes holding chunks_f_ / grad_chunks_f_ on the GPU
-  Tensor partials_;                      // F64 [max(1, chunks)]: per-chunk sums of squares
-  Tensor grad_norm_;                     // [1]: the last grad_norm() / clip_grad_norm()
+  ChunkTable table_;  // {param, grad, state0, state1}
+  Tensor partials_;   // F64 [max(1, chunks)]: per-chunk sums of squares
+  Tensor grad_norm_;  // [1]: the last grad_norm() / clip_grad_norm()
 };
 
 struct SgdOptions {
@@ -105,6 +100,8 @@ class SGD : public Optimizer {
   void step() override;
   NamedTensors state() const override;  // "step", and "momentum.<i>" when momentum != 0
   const SgdOptions& options() const { return opt_; }
+  // The momentum buffers, one per parameter (empty when momentum == 0).
+  const std::vector<Tensor>& momentum_buffers() const;
 
  private:
   SgdOptions opt_;

@@ -9,9 +9,5 @@ template <class T> BNAS_HD T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> BNAS_HD T relu_grad(T y, T gy) { return y > T(0) ? gy : T(0); }
 // b == 0 ignores y entirely (so a non-finite y cannot leak into a pure scale).
 template <class T> BNAS_HD T axpby(T a, T x, T b, T y) { return b == T(0) ? a * x : a * x + b * y; }
-// The factor of add_scaled_ / add_inv_scaled_: alpha * c, or alpha / c (0 when c == 0).
-template <class T> BNAS_HD T coef_factor(T c, T alpha, bool inverse) {
-  return inverse ? (c != T(0) ? alpha / c : T(0)) : alpha * c;
-}
 
 }  // namespace bnas::kernels

@@ -92,6 +92,40 @@ template <class T> BNAS_HD void adam_scalars(int32_t t, T lr, double beta1, doub
   out[1] = static_cast<T>(sqrt(bc2));
 }
 
+// The in-place moves of the weights in DARTS's second-order architecture step (nas/architect.h),
+// over a table {param = w, grad = g (or v), state0 = the SGD's momentum buffer or null,
+// state1 = the backup of w}. s is the move's scalar from unroll_scalar.
+//   kVirtualStep: backup = w;  w = w - xi (mu m + (g + wd w))   (DARTS's unrolled weights, term
+//                 by term: moment = mu m, dtheta = g + wd theta, theta - eta (moment + dtheta))
+//   kPerturb:     w = backup + (alpha / ||v||) v                  (v in the grad slot)
+//   kSave:        backup = w
+//   kRestore:     w = backup
+enum class UnrollMove : int32_t { kVirtualStep, kPerturb, kSave, kRestore };
+
+// The scalar of a move, from the device value *v (xi for the virtual step, ||v|| for perturb):
+// xi, alpha / ||v|| (0 when ||v|| == 0, so nothing is added), or 0 for the copies.
+template <class T> BNAS_HD T unroll_scalar(UnrollMove move, const T* v, T alpha) {
+  if (move == UnrollMove::kVirtualStep) return *v;
+  if (move == UnrollMove::kPerturb) return *v != T(0) ? alpha / *v : T(0);
+  return T(0);
+}
+
+template <class T> BNAS_HD void unroll_element(UnrollMove move, const OptimChunk<T>& k, int64_t i, T s, SgdHyper<T> h) {
+  switch (move) {
+    case UnrollMove::kVirtualStep: {
+      const T p = k.param[i];
+      k.state1[i] = p;
+      const T d = h.weight_decay != T(0) ? k.grad[i] + h.weight_decay * p : k.grad[i];
+      const T moment = k.state0 ? h.momentum * k.state0[i] : T(0);
+      k.param[i] = p - s * (moment + d);
+      break;
+    }
+    case UnrollMove::kPerturb: k.param[i] = k.state1[i] + s * k.grad[i]; break;
+    case UnrollMove::kSave: k.state1[i] = k.param[i]; break;
+    case UnrollMove::kRestore: k.param[i] = k.state1[i]; break;
+  }
+}
+
 // torch.nn.utils.clip_grad_norm_'s factor: max_norm / (norm + 1e-6), clamped to at most 1
 // (a NaN norm gives a NaN factor, as in torch).
 template <class T> BNAS_HD T clip_coef(T norm, T max_norm) {

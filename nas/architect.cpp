@@ -16,7 +16,7 @@ bool contains(const std::vector<Tensor>& ts, const Tensor& t) {
 }
 }  // namespace
 
-Architect::Architect(SearchModel& model, const ArchitectOptions& options, const SGD* weight_optimizer)
+Architect::Architect(SearchModel& model, const ArchitectOptions& options, SGD* weight_optimizer)
     : model_(model), options_(options), wopt_(weight_optimizer) {
   for (const auto& [name, t] : model.arch_parameters()) arch_.push_back(t);
   BNAS_CHECK(!arch_.empty(), "the model has no architecture parameters to search");
@@ -40,20 +40,10 @@ Architect::Architect(SearchModel& model, const ArchitectOptions& options, const 
   for (size_t i = 0; i < wp.size(); ++i)
     BNAS_CHECK(wp[i].raw() == weights_[i].raw(), "the weight optimizer's tensor ", i,
                " is not the model's weight ", i, " (they must be the same tensors, in order)");
-  if (wopt_->options().momentum != 0) {
-    std::vector<Tensor> m(weights_.size());
-    for (const auto& [name, t] : wopt_->state())
-      if (name.rfind("momentum.", 0) == 0) m.at(std::stoul(name.substr(9))) = t;
-    for (size_t i = 0; i < m.size(); ++i)
-      BNAS_CHECK(m[i].defined(), "the weight optimizer has no momentum buffer for weight ", i);
-    momentum_ = std::move(m);
-  }
-  for (const Tensor& w : weights_) w_backup_.push_back(Tensor::empty(w.shape(), w.dtype(), w.device()));
+  std::vector<Tensor> buffers;
   for (const auto& [name, t] : model.state_dict())
-    if (!contains(weights_, t) && (t.dtype() == DType::F32 || t.dtype() == DType::F64)) {
-      buffers_.push_back(t);
-      buf_backup_.push_back(Tensor::empty(t.shape(), t.dtype(), t.device()));
-    }
+    if (!contains(weights_, t) && (t.dtype() == DType::F32 || t.dtype() == DType::F64)) buffers.push_back(t);
+  unroll_ = std::make_unique<WeightUnroll>(*wopt_, buffers);
 }
 
 Tensor Architect::loss(const data::Batch& b) {
@@ -86,57 +76,43 @@ void Architect::first_order(const data::Batch& valid) {
 }
 
 void Architect::unrolled(const data::Batch& train, const data::Batch& valid) {
-  // The in-place updates below (copy_, add_scaled_) are never recorded by autograd.
-  const size_t nw = weights_.size(), na = arch_.size();
-  const double mu = wopt_->options().momentum, lambda = wopt_->options().weight_decay;
+  // The weight moves (WeightUnroll) and the in-place adds below are never recorded by autograd.
+  // The weight optimizer's gradient buffers are scratch here (g, then v): the weight step zeroes
+  // them before its own backward.
   const double r = options_.fd_radius;
   const Tensor& xi = wopt_->lr_tensor();  // [1], read on the device
 
-  // w' = w - xi (mu m + grad_w L_train(w) + lambda w), in place, from a backup of w.
-  const std::vector<Tensor> gw = grad(loss(train), weights_);
-  for (size_t i = 0; i < nw; ++i) {
-    w_backup_[i].copy_(weights_[i]);
-    Tensor w = weights_[i];
-    if (!momentum_.empty()) ops::add_scaled_(w, momentum_[i], xi, -mu);
-    ops::add_scaled_(w, gw[i], xi, -1.0);
-    if (lambda != 0) ops::add_scaled_(w, w_backup_[i], xi, -lambda);
-  }
-  for (size_t i = 0; i < buffers_.size(); ++i) buf_backup_[i].copy_(buffers_[i]);
+  // w' = w - xi (mu m + grad_w L_train(w) + lambda w), in place, w backed up.
+  wopt_->zero_grad();
+  backward(loss(train), weights_);
+  unroll_->virtual_step();
+  unroll_->save_buffers();
 
-  // dalpha = grad_alpha L_val(w'), v = grad_w' L_val(w'), in one backward.
+  // dalpha = grad_alpha L_val(w') into the Adam gradients and v = grad_w' L_val(w') into the
+  // weight gradients, in one backward.
+  opt_->zero_grad();
+  wopt_->zero_grad();
   std::vector<Tensor> leaves = arch_;
   leaves.insert(leaves.end(), weights_.begin(), weights_.end());
-  const std::vector<Tensor> g = grad(val_loss(valid), leaves);
-  for (size_t i = 0; i < buffers_.size(); ++i) {
-    Tensor b = buffers_[i];
-    b.copy_(buf_backup_[i]);
-  }
-  const std::vector<Tensor> v(g.begin() + static_cast<std::ptrdiff_t>(na), g.end());
-  const Tensor vnorm = global_norm(v);  // [1] on the device, never read back
+  backward(val_loss(valid), leaves);
+  unroll_->restore_buffers();
+  const Tensor& vnorm = wopt_->grad_norm();  // ||v||, [1] on the device, never read back
 
   // grad_alpha L_train at w + sign * eps * v, eps = r / ||v|| (nothing added when v == 0).
   auto arch_grad_at = [&](double sign) {
-    for (size_t i = 0; i < nw; ++i) {
-      Tensor w = weights_[i];
-      w.copy_(w_backup_[i]);
-      ops::add_inv_scaled_(w, v[i], vnorm, sign * r);
-    }
+    unroll_->perturb(vnorm, sign * r);
     return grad(loss(train), arch_);
   };
   const std::vector<Tensor> gp = arch_grad_at(+1.0);
   const std::vector<Tensor> gn = arch_grad_at(-1.0);
-  for (size_t i = 0; i < nw; ++i) {
-    Tensor w = weights_[i];
-    w.copy_(w_backup_[i]);
-  }
+  unroll_->restore();
 
   // g = dalpha - xi (gp - gn) / (2 eps) = dalpha - xi ||v|| / (2 r) (gp - gn), xi ||v|| formed
   // on the device (a weighted sum of one term).
   const Tensor xi_vnorm = ops::weighted_sum({vnorm}, xi);
   const std::vector<Tensor>& ga = opt_->grads();
-  for (size_t j = 0; j < na; ++j) {
+  for (size_t j = 0; j < arch_.size(); ++j) {
     Tensor out = ga[j];
-    out.copy_(g[j]);
     ops::add_scaled_(out, gp[j], xi_vnorm, -1.0 / (2 * r));
     ops::add_scaled_(out, gn[j], xi_vnorm, 1.0 / (2 * r));
   }

@@ -10,11 +10,14 @@
 //   v  = grad_w' L_val(w', alpha),   eps = r / ||v||  (r = 0.01),   w+- = w +- eps v
 //   g  = grad_alpha L_val(w', alpha) - xi (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps)
 // The model is not copied: its weight tensors are overwritten in place (w', then w+, then w-)
-// from one backup of w taken at the start of the step, and restored from it at the end. BN
+// from one backup of w taken at the start of the step, and restored from it at the end, each
+// move one launch over all weights (engine/weight_unroll.h); g and v are accumulated into the
+// weight optimizer's gradient buffers, so they need no per-tensor copy either. BN
 // running statistics are backed up around the forward at w' (the reference evaluates w' on a
 // copy of the model, whose statistics it discards; its other forwards update the model's own).
-// Nothing waits for the device: ||v|| is a device scalar (global_norm), and eps enters through
-// ops::add_inv_scaled_ / add_scaled_ (1 / eps = ||v|| / r), so the step stays graph-capturable.
+// Nothing waits for the device: ||v|| is a device scalar (the weight optimizer's grad_norm), and
+// eps enters through WeightUnroll::perturb and ops::add_scaled_ (1 / eps = ||v|| / r), so the step
+// stays graph-capturable.
 // The finite-difference quotient uses the ORIGINAL w (as DARTS does), not w'.
 //
 // Confident learning rate: the caller sets the rate (ConfidentLr::arch_lr) with set_lr each
@@ -37,6 +40,7 @@
 
 #include "data/loader.h"
 #include "engine/optim.h"
+#include "engine/weight_unroll.h"
 #include "nas/search_model.h"
 
 namespace bnas::nas {
@@ -55,8 +59,9 @@ class Architect {
  public:
   // weight_optimizer: the SGD over model.weights() (same tensors, same order); its learning rate
   // (read on the device) is xi, and its momentum, weight decay and momentum buffers define the
-  // virtual step. Needed only when unrolled.
-  Architect(SearchModel& model, const ArchitectOptions& options, const SGD* weight_optimizer = nullptr);
+  // virtual step; its gradient buffers are overwritten (the weight step zeroes them before its
+  // backward). Needed only when unrolled.
+  Architect(SearchModel& model, const ArchitectOptions& options, SGD* weight_optimizer = nullptr);
 
   // Fills optimizer().grads() with the architecture gradient for this pair of batches.
   void compute_gradient(const data::Batch& train, const data::Batch& valid);
@@ -87,9 +92,9 @@ class Architect {
 
   SearchModel& model_;
   ArchitectOptions options_;
-  const SGD* wopt_;
-  std::vector<Tensor> arch_, weights_, momentum_, buffers_;
-  std::vector<Tensor> w_backup_, buf_backup_;  // allocated once (stable addresses)
+  SGD* wopt_;
+  std::vector<Tensor> arch_, weights_;
+  std::unique_ptr<WeightUnroll> unroll_;  // second order only
   std::unique_ptr<Adam> opt_;
   Tensor last_val_loss_, val_loss_scale_;  // [1] each, allocated once
 };

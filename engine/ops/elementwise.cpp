@@ -113,9 +113,8 @@ void scale_(Tensor& x, double s) {
   axpby_into(s, x, 0.0, Tensor(), x);
 }
 
-namespace {
-void add_scaled_impl(const char* what, Tensor& y, const Tensor& x_in, const Tensor& coef, double alpha,
-                     bool inverse) {
+void add_scaled_(Tensor& y, const Tensor& x_in, const Tensor& coef, double alpha) {
+  const char* what = "add_scaled_";
   check_same(what, {&y, &x_in, &coef});
   BNAS_CHECK(y.shape() == x_in.shape(), what, ": shapes ", y.shape().str(), " and ",
              x_in.shape().str(), " differ");
@@ -126,21 +125,12 @@ void add_scaled_impl(const char* what, Tensor& y, const Tensor& x_in, const Tens
   const Tensor c = coef.contiguous();
   if (y.is_cuda()) {
     BNAS_ON_CUDA(kernels::cuda::add_scaled(x.data<float>(), c.data<float>(), static_cast<float>(alpha),
-                                           inverse, y.data<float>(), y.numel(),
-                                           detail::cuda_launch(what, y)));
+                                           y.data<float>(), y.numel(), detail::cuda_launch(what, y)));
   } else {
     BNAS_DISPATCH_FLOAT(y.dtype(), T,
-                        kernels::cpu::add_scaled(x.data<T>(), c.data<T>(), static_cast<T>(alpha), inverse,
-                                                 y.data<T>(), y.numel()));
+                        kernels::cpu::add_scaled(x.data<T>(), c.data<T>(), static_cast<T>(alpha), y.data<T>(),
+                                                 y.numel()));
   }
-}
-}  // namespace
-
-void add_scaled_(Tensor& y, const Tensor& x, const Tensor& coef, double alpha) {
-  add_scaled_impl("add_scaled_", y, x, coef, alpha, false);
-}
-void add_inv_scaled_(Tensor& y, const Tensor& x, const Tensor& coef, double alpha) {
-  add_scaled_impl("add_inv_scaled_", y, x, coef, alpha, true);
 }
 
 }  // namespace bnas::ops

@@ -38,6 +38,14 @@ template <class T> void zero_grads(const OptimChunk<T>* chunks, int64_t count) {
   for (int64_t c = 0; c < count; ++c) std::memset(chunks[c].grad, 0, sizeof(T) * chunks[c].n);
 }
 
+template <class T>
+void unroll(const OptimChunk<T>* chunks, int64_t count, UnrollMove move, const T* scalar, T alpha, SgdHyper<T> h) {
+  const T s = unroll_scalar(move, scalar, alpha);
+#pragma omp parallel for schedule(static) if (count > 4)
+  for (int64_t c = 0; c < count; ++c)
+    for (int64_t i = 0; i < chunks[c].n; ++i) unroll_element(move, chunks[c], i, s, h);
+}
+
 template <class T> void sum_squares(const NormChunk<T>* chunks, int64_t count, double* partials) {
 #pragma omp parallel for schedule(static) if (count > 4)
   for (int64_t c = 0; c < count; ++c) {
@@ -68,6 +76,7 @@ template <class T> void clip_scale(const NormChunk<T>* chunks, int64_t count, co
   template void adam_prologue<T>(int32_t*, const T*, T*, double, double);                           \
   template void adam_step<T>(const OptimChunk<T>*, int64_t, const T*, AdamHyper<T>);                \
   template void zero_grads<T>(const OptimChunk<T>*, int64_t);                                       \
+  template void unroll<T>(const OptimChunk<T>*, int64_t, UnrollMove, const T*, T, SgdHyper<T>);     \
   template void sum_squares<T>(const NormChunk<T>*, int64_t, double*);                              \
   template void finish_norm<T>(const double*, int64_t, T*);                                         \
   template void clip_scale<T>(const NormChunk<T>*, int64_t, const T*, T);

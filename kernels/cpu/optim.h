@@ -24,6 +24,11 @@ template <class T> void adam_step(const OptimChunk<T>* chunks, int64_t count, co
 // Zeroes every chunk's gradient.
 template <class T> void zero_grads(const OptimChunk<T>* chunks, int64_t count);
 
+// One move of DARTS's unrolled step (UnrollMove) over every chunk, with its scalar
+// unroll_scalar(move, scalar, alpha); scalar is read only by kVirtualStep (xi) and kPerturb (||v||).
+template <class T>
+void unroll(const OptimChunk<T>* chunks, int64_t count, UnrollMove move, const T* scalar, T alpha, SgdHyper<T> h);
+
 // partials[i] = sum of squares of chunk i, accumulated in double (deterministic: one chunk is
 // summed by one thread in element order).
 template <class T> void sum_squares(const NormChunk<T>* chunks, int64_t count, double* partials);

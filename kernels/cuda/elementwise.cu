@@ -12,9 +12,8 @@ __global__ void relu_bwd_k(const float* y, const float* gy, float* gx, int64_t n
 __global__ void axpby_k(float a, const float* x, float b, const float* y, float* out, int64_t n) {
   BNAS_GRID_STRIDE(i, n) out[i] = kernels::axpby(a, x[i], b, y[i]);
 }
-__global__ void add_scaled_k(const float* x, const float* coef, float alpha, bool inverse, float* y,
-                             int64_t n) {
-  const float f = coef_factor(coef[0], alpha, inverse);
+__global__ void add_scaled_k(const float* x, const float* coef, float alpha, float* y, int64_t n) {
+  const float f = alpha * coef[0];
   BNAS_GRID_STRIDE(i, n) y[i] += f * x[i];
 }
 }  // namespace
@@ -31,9 +30,8 @@ void axpby(float a, const float* x, float b, const float* y, float* out, int64_t
   axpby_k<<<blocks_for(n), kThreads, 0, s>>>(a, x, b, y, out, n);
   CUDA_CHECK_LAUNCH(s);
 }
-void add_scaled(const float* x, const float* coef, float alpha, bool inverse, float* y, int64_t n,
-                cudaStream_t s) {
-  add_scaled_k<<<blocks_for(n), kThreads, 0, s>>>(x, coef, alpha, inverse, y, n);
+void add_scaled(const float* x, const float* coef, float alpha, float* y, int64_t n, cudaStream_t s) {
+  add_scaled_k<<<blocks_for(n), kThreads, 0, s>>>(x, coef, alpha, y, n);
   CUDA_CHECK_LAUNCH(s);
 }
 }  // namespace bnas::kernels::cuda

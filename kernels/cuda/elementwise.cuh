@@ -7,7 +7,7 @@ namespace bnas::kernels::cuda {
 void relu_forward(const float* x, float* y, int64_t n, cudaStream_t s);
 void relu_backward(const float* y, const float* gy, float* gx, int64_t n, cudaStream_t s);
 void axpby(float a, const float* x, float b, const float* y, float* out, int64_t n, cudaStream_t s);
-// y += coef_factor(coef[0], alpha, inverse) * x; coef is device memory.
-void add_scaled(const float* x, const float* coef, float alpha, bool inverse, float* y, int64_t n,
+// y += (alpha * coef[0]) * x; coef is device memory.
+void add_scaled(const float* x, const float* coef, float alpha, float* y, int64_t n,
                 cudaStream_t s);
 }  // namespace bnas::kernels::cuda

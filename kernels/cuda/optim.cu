@@ -48,6 +48,15 @@ __global__ void zero_grads_k(const OptimChunk<float>* chunks, int64_t count) {
   }
 }
 
+__global__ void unroll_k(const OptimChunk<float>* chunks, int64_t count, UnrollMove move, const float* scalar,
+                         float alpha, SgdHyper<float> h) {
+  const float sc = unroll_scalar(move, scalar, alpha);
+  for (int64_t c = blockIdx.x; c < count; c += gridDim.x) {
+    const OptimChunk<float> k = chunks[c];
+    for (int64_t i = threadIdx.x; i < k.n; i += blockDim.x) unroll_element(move, k, i, sc, h);
+  }
+}
+
 // Sum of squares of one chunk into *out, by one block.
 __device__ void sum_squares_block(const NormChunk<float> k, double* out) {
   double s[1] = {0};
@@ -124,6 +133,13 @@ void adam_step(const OptimChunk<float>* chunks, int64_t count, const float* scal
 void zero_grads(const OptimChunk<float>* chunks, int64_t count, cudaStream_t s) {
   if (count == 0) return;
   zero_grads_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count);
+  CUDA_CHECK_LAUNCH(s);
+}
+
+void unroll(const OptimChunk<float>* chunks, int64_t count, UnrollMove move, const float* scalar, float alpha,
+            SgdHyper<float> h, cudaStream_t s) {
+  if (count == 0) return;
+  unroll_k<<<chunk_blocks(count), kThreads, 0, s>>>(chunks, count, move, scalar, alpha, h);
   CUDA_CHECK_LAUNCH(s);
 }
 

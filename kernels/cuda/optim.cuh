@@ -26,6 +26,9 @@ void adam_prologue(int32_t* step, const float* lr, float* scalars, double beta1,
 void adam_step(const OptimChunk<float>* chunks, int64_t count, const float* scalars, AdamHyper<float> h,
                cudaStream_t s);
 void zero_grads(const OptimChunk<float>* chunks, int64_t count, cudaStream_t s);
+// One move of DARTS's unrolled step over a device table (kernels/cpu/optim.h's unroll).
+void unroll(const OptimChunk<float>* chunks, int64_t count, UnrollMove move, const float* scalar, float alpha,
+            SgdHyper<float> h, cudaStream_t s);
 
 // Over a device table of `count` chunks: partials (device, `count` doubles) and scaling.
 void sum_squares_table(const NormChunk<float>* chunks, int64_t count, double* partials, cudaStream_t s);

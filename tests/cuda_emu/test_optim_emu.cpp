@@ -1,6 +1,6 @@
 // kernels/cuda/optim.cu on the emulated device against kernels/cpu/optim, with 64-thread blocks
 // and host norm batches of 3 chunks (so 7 chunks take 3 launches): SGD (with and without momentum
-// and weight decay, first and later steps), Adam, zeroing, the sums of squares over device tables
+// and weight decay, first and later steps), Adam, DARTS's unrolled weight moves, zeroing, the sums of squares over device tables
 // and host arrays, the norm, clipping. Chunks shorter and longer than a block. The norm's sums are
 // doubles added in another order (partials: about 1e-16 apart, hence 1e-12; the float norm:
 // kDoubleSumTol); the SGD and Adam updates are multiply-adds the kernel contracts into FMAs, as on
@@ -141,6 +141,37 @@ std::vector<EmuCase> cases() {
                    b.to_host();
                    expect_same(b, a);
                  }});
+  // DARTS's unrolled moves: virtual step (with and without momentum), perturbation (with a zero
+  // norm too: nothing added), save and restore. state1 is the backup.
+  using kernels::UnrollMove;
+  const std::pair<UnrollMove, const char*> moves[] = {{UnrollMove::kVirtualStep, "virtual_step"},
+                                                      {UnrollMove::kPerturb, "perturb"},
+                                                      {UnrollMove::kSave, "save"},
+                                                      {UnrollMove::kRestore, "restore"}};
+  for (const auto& [move, move_name] : moves)
+    for (float scalar : {0.0f, 0.7f})
+      for (bool momentum : {false, true}) {
+        const std::string name = std::string("unroll_") + move_name + (momentum ? "_momentum" : "") +
+                                 (scalar == 0 ? "_zero_scalar" : "");
+        out.push_back({name, [=] {
+                         Group a(5), b(5);
+                         b.to_device();
+                         auto table = [&](Group& g) {
+                           auto c = g.chunks(true);
+                           if (!momentum)
+                             for (auto& k : c) k.state0 = nullptr;
+                           return c;
+                         };
+                         const auto ca = table(a);
+                         DeviceBuffer cb(table(b));
+                         DeviceBuffer dscalar(std::vector<float>{scalar});
+                         const kernels::SgdHyper<float> h{0.9f, 3e-4f};
+                         cpu::unroll(ca.data(), int64_t(ca.size()), move, &scalar, 0.01f, h);
+                         gpu::unroll(cb.get(), int64_t(cb.size()), move, dscalar.get(), 0.01f, h, nullptr);
+                         b.to_host();
+                         expect_same(b, a, kFmaTol);
+                       }});
+      }
   for (bool table : {false, true})
     out.push_back({table ? "sum_squares_table" : "sum_squares", [=] {
                      Group g(4);

@@ -1,6 +1,7 @@
 // Unit tests of the optimizers, gradient clipping, global norms and schedules on the CPU:
 // multi-chunk groups against a plain per-element reference, clipping only above max_norm,
-// learning rates read from the lr tensor, bit-exact resume through a checkpoint, and errors.
+// learning rates read from the lr tensor, bit-exact resume through a checkpoint, DARTS's unrolled
+// weight moves (WeightUnroll), and errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/schedule.h"
+#include "engine/weight_unroll.h"
 #include "optim_test_util.h"
 #include "tests/error_of.h"
 
@@ -71,6 +73,56 @@ TEST(Optim, SgdOverManyChunksMatchesAPlainLoop) {
   ASSERT_EQ(st.size(), 1 + params.size());
   EXPECT_EQ(st[1].first, "momentum.0");
   EXPECT_LE(rel_error(st[1].second.to_doubles(), buf[0]), 1e-14);
+}
+
+// DARTS's unrolled weight moves over a multi-chunk group with momentum and weight decay, each
+// against a plain per-element loop, and the buffers saved and restored around them.
+TEST(WeightUnroll, MovesMatchAPlainLoopAndRestoreExactly) {
+  std::vector<Tensor> params = make_params(DType::F64, 1);
+  SgdOptions o;
+  o.lr = 0.05;
+  o.momentum = 0.9;
+  o.weight_decay = 1e-2;
+  SGD opt(params, o);
+  set_grads(opt, 100);
+  opt.step();  // fills the momentum buffers
+  set_grads(opt, 200);
+  Tensor buffer = random_tensor(Shape{4, 3}, 300, DType::F64);
+  WeightUnroll unroll(opt, {buffer});
+  std::vector<std::vector<double>> w, g, m;
+  for (size_t i = 0; i < params.size(); ++i) {
+    w.push_back(params[i].to_doubles());
+    g.push_back(opt.grads()[i].to_doubles());
+    m.push_back(opt.momentum_buffers()[i].to_doubles());
+  }
+  const std::vector<double> b0 = buffer.to_doubles();
+
+  unroll.virtual_step();
+  unroll.save_buffers();
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::vector<double> want(w[i].size());
+    for (size_t k = 0; k < want.size(); ++k)
+      want[k] = w[i][k] - o.lr * (o.momentum * m[i][k] + (g[i][k] + o.weight_decay * w[i][k]));
+    EXPECT_LE(rel_error(params[i].to_doubles(), want), 1e-15) << "virtual step, weight " << i;
+  }
+  buffer.fill_(7.0);  // a forward at the virtual weights changes the buffers
+
+  set_grads(opt, 400);  // v
+  const Tensor norm = Tensor::full(Shape{1}, 2.5, DType::F64);
+  unroll.perturb(norm, -0.01);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::vector<double> v = opt.grads()[i].to_doubles();
+    std::vector<double> want(w[i].size());
+    for (size_t k = 0; k < want.size(); ++k) want[k] = w[i][k] + (-0.01 / 2.5) * v[k];
+    EXPECT_LE(rel_error(params[i].to_doubles(), want), 1e-15) << "perturbation, weight " << i;
+  }
+  unroll.perturb(Tensor::zeros(Shape{1}, DType::F64), 1.0);  // v == 0: w itself, no inf or nan
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_EQ(params[i].to_doubles(), w[i]) << "zero norm, weight " << i;
+
+  unroll.restore();
+  unroll.restore_buffers();
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_EQ(params[i].to_doubles(), w[i]) << "restored weight " << i;
+  EXPECT_EQ(buffer.to_doubles(), b0);
 }
 
 TEST(Optim, AdamOverManyChunksMatchesAPlainLoop) {
