@@ -47,10 +47,9 @@ void record(Tensor& out, std::shared_ptr<Node> node, const std::vector<const Ten
 
 namespace {
 
-Tensor accumulate(const Tensor& acc, const Tensor& g) {
-  if (!acc.defined()) return g;
-  return ops::add(acc, g);
-}
+// The sum of the gradients that reached one tensor, added in the order they arrived: one launch
+// for up to 8 of them (ops::sum), none for one.
+Tensor total(const std::vector<Tensor>& parts) { return parts.size() == 1 ? parts[0] : ops::sum(parts); }
 
 // Runs the part of the graph below `out` that reaches a target leaf; returns d out / d target.
 // With into_grads (backward()), nodes may add a target's gradient into its grad() buffer
@@ -102,13 +101,16 @@ std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& l
       order.push_back(node);
       stack.pop_back();
     }
-    std::unordered_map<Node*, Tensor> grads;
-    grads[out.grad_fn().get()] = seed;
+    // The gradients that reached each node's output (and each target leaf), summed once, when the
+    // node runs (and at the end), instead of one add per arrival.
+    std::unordered_map<Node*, std::vector<Tensor>> grads;
+    std::vector<std::vector<Tensor>> leaf_parts(leaves.size());
+    grads[out.grad_fn().get()] = {seed};
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Node* node = *it;
       auto g = grads.find(node);
       if (!reaches[node] || g == grads.end()) continue;
-      const Tensor grad_out = std::move(g->second);
+      const Tensor grad_out = total(g->second);
       grads.erase(g);
       node->accumulate_into.assign(node->inputs.size(), Tensor());
       for (size_t i = 0; i < node->inputs.size(); ++i) {
@@ -124,14 +126,14 @@ std::vector<Tensor> run_backward(const Tensor& out, const std::vector<Tensor>& l
       for (size_t i = 0; i < node->inputs.size(); ++i) {
         if (!node->needs_grad[i] || !in_grads[i].defined()) continue;
         const Edge& e = node->inputs[i];
-        if (e.fn) {
-          grads[e.fn.get()] = accumulate(grads[e.fn.get()], in_grads[i]);
-        } else {
-          const size_t k = target.at(e.leaf.get());
-          result[k] = accumulate(result[k], in_grads[i]);
-        }
+        if (e.fn)
+          grads[e.fn.get()].push_back(in_grads[i]);
+        else
+          leaf_parts[target.at(e.leaf.get())].push_back(in_grads[i]);
       }
     }
+    for (size_t k = 0; k < leaves.size(); ++k)
+      if (!leaf_parts[k].empty()) result[k] = total(leaf_parts[k]);
   }
   if (!into_grads)
     for (size_t i = 0; i < leaves.size(); ++i)

@@ -2,7 +2,10 @@
 // input requiring a gradient records a Node holding what its backward needs. Backward walks the
 // nodes in reverse topological order and runs only those that lead to the requested leaves, and
 // each node is told which of its inputs need a gradient (needs_grad), so the architecture step
-// pays for no weight gradients and the weight step for no architecture gradients.
+// pays for no weight gradients and the weight step for no architecture gradients. The gradients
+// that reach one tensor from several consumers are kept until its node runs and then summed in
+// one launch (ops::sum, in arrival order), not added pairwise on arrival: fewer launches for a
+// little more memory held during backward.
 //
 // Saved tensors are stored detach()ed, so a node never owns the autograd state of its output
 // (no reference cycles). Gradients accumulate into leaves' grad() buffers, which are allocated

@@ -47,6 +47,9 @@ Tensor scale(const Tensor& x, double s);
 // sum_i weights[i] * xs[i]; xs all of one shape; weights: [n] on the same device (read there,
 // never copied to the host); gradients flow to every xs[i] and to weights.
 Tensor weighted_sum(const std::vector<Tensor>& xs, const Tensor& weights);
+// xs[0] + xs[1] + ..., added in that order (so two tensors give exactly add's result); xs all of
+// one shape. One launch on CUDA for up to 8 tensors; the gradient passes to every xs[i] unchanged.
+Tensor sum(const std::vector<Tensor>& xs);
 Tensor concat_channels(const std::vector<Tensor>& xs);  // along dim 1
 // x.narrow(dim, start, length) for dim 0 or 1 (a channel slice when dim == 1).
 Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length);

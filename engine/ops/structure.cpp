@@ -300,36 +300,58 @@ struct DropPathNode : Node {
 
 }  // namespace
 
-Tensor weighted_sum(const std::vector<Tensor>& xs_in, const Tensor& weights) {
-  BNAS_CHECK(!xs_in.empty(), "weighted_sum: needs at least one tensor");
-  BNAS_CHECK(weights.defined(), "weighted_sum: the weights are undefined");
+namespace {
+// Checks xs (one shape, on w's device when w is defined) and returns sum_i w[i] xs[i] (the plain
+// sum when w is undefined) with xs made contiguous into *xs_out.
+Tensor sum_forward(const char* what, const std::vector<Tensor>& xs_in, const Tensor& w, std::vector<Tensor>* xs_out) {
+  BNAS_CHECK(!xs_in.empty(), what, ": needs at least one tensor");
   const int n = static_cast<int>(xs_in.size());
   for (const Tensor& x : xs_in) {
-    check_same("weighted_sum", {&xs_in[0], &x, &weights});
-    BNAS_CHECK(x.shape() == xs_in[0].shape(), "weighted_sum: all tensors must share one shape, got ",
+    check_same(what, {&xs_in[0], &x, &w});
+    BNAS_CHECK(x.shape() == xs_in[0].shape(), what, ": all tensors must share one shape, got ",
                xs_in[0].shape().str(), " and ", x.shape().str());
   }
-  BNAS_CHECK(weights.ndim() == 1 && weights.size(0) == n, "weighted_sum: ", n,
-             " tensors need a weight vector of shape [", n, "], got ", weights.shape().str());
-  std::vector<Tensor> xs;
+  std::vector<Tensor>& xs = *xs_out;
   for (const Tensor& x : xs_in) xs.push_back(x.contiguous());
-  const Tensor w = weights.contiguous();
   Tensor y = Tensor::empty(xs[0].shape(), xs[0].dtype(), xs[0].device());
   const int64_t numel = y.numel();
   if (y.is_cuda()) {
     BNAS_ON_CUDA({
       std::vector<const float*> px;
       for (const Tensor& x : xs) px.push_back(x.data<float>());
-      kernels::cuda::weighted_sum_forward(px.data(), n, w.data<float>(), y.data<float>(), numel,
-                                          detail::cuda_launch("weighted_sum", y));
+      kernels::cuda::weighted_sum_forward(px.data(), n, w.defined() ? w.data<float>() : nullptr, y.data<float>(),
+                                          numel, detail::cuda_launch(what, y));
     });
   } else {
     BNAS_DISPATCH_FLOAT(y.dtype(), T, {
       std::vector<const T*> px;
       for (const Tensor& x : xs) px.push_back(x.data<T>());
-      kernels::cpu::weighted_sum_forward(px.data(), n, w.data<T>(), y.data<T>(), numel);
+      kernels::cpu::weighted_sum_forward(px.data(), n, w.defined() ? w.data<T>() : nullptr, y.data<T>(), numel);
     });
   }
+  return y;
+}
+
+struct SumNode : Node {
+  const char* name() const override { return "sum"; }
+  std::vector<Tensor> backward(const Tensor& gy) override {
+    std::vector<Tensor> out(inputs.size());
+    for (size_t i = 0; i < out.size(); ++i)
+      if (needs_grad[i]) out[i] = gy;
+    return out;
+  }
+};
+}  // namespace
+
+Tensor weighted_sum(const std::vector<Tensor>& xs_in, const Tensor& weights) {
+  BNAS_CHECK(!xs_in.empty(), "weighted_sum: needs at least one tensor");
+  BNAS_CHECK(weights.defined(), "weighted_sum: the weights are undefined");
+  const int64_t n = static_cast<int64_t>(xs_in.size());
+  BNAS_CHECK(weights.ndim() == 1 && weights.size(0) == n, "weighted_sum: ", n,
+             " tensors need a weight vector of shape [", n, "], got ", weights.shape().str());
+  const Tensor w = weights.contiguous();
+  std::vector<Tensor> xs;
+  Tensor y = sum_forward("weighted_sum", xs_in, w, &xs);
   std::vector<const Tensor*> ins;
   for (const Tensor& x : xs_in) ins.push_back(&x);
   ins.push_back(&weights);
@@ -342,6 +364,17 @@ Tensor weighted_sum(const std::vector<Tensor>& xs_in, const Tensor& weights) {
     node->dtype = y.dtype();
     node->device = y.device();
     record(y, node, ins);
+  }
+  return y;
+}
+
+Tensor sum(const std::vector<Tensor>& xs_in) {
+  std::vector<Tensor> xs;
+  Tensor y = sum_forward("sum", xs_in, Tensor(), &xs);
+  if (any_requires_grad(xs_in)) {
+    std::vector<const Tensor*> ins;
+    for (const Tensor& x : xs_in) ins.push_back(&x);
+    record(y, std::make_shared<SumNode>(), ins);
   }
   return y;
 }

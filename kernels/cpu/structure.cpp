@@ -19,11 +19,11 @@ template <class T> void weighted_sum_forward(const T* const* xs, int n, const T*
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t j0 = b * kBlock, m = std::min(kBlock, numel - j0);
     T* yb = y + j0;
-    const T w0 = w[0];
+    const T w0 = w ? w[0] : T(1);
     const T* x0 = xs[0] + j0;
     for (int64_t j = 0; j < m; ++j) yb[j] = w0 * x0[j];
     for (int i = 1; i < n; ++i) {
-      const T wi = w[i];
+      const T wi = w ? w[i] : T(1);
       const T* xi = xs[i] + j0;
       for (int64_t j = 0; j < m; ++j) yb[j] += wi * xi[j];
     }

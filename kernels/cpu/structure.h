@@ -8,7 +8,8 @@
 
 namespace bnas::kernels::cpu {
 
-// y = sum_i w[i] * xs[i] (n inputs of numel elements; summed in the order i = 0..n-1).
+// y = sum_i w[i] * xs[i] (n inputs of numel elements; summed in the order i = 0..n-1); a null w
+// gives the plain sum (every weight 1, so products are exact).
 template <class T> void weighted_sum_forward(const T* const* xs, int n, const T* w, T* y, int64_t numel);
 // gxs[k] = w[which[k]] * gy for k < count.
 template <class T>

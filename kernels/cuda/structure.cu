@@ -32,7 +32,7 @@ template <class P> struct BlockPack {
 __global__ void wsum_fwd_k(InPack xs, int n, const float* w, float* y, int64_t numel, bool accumulate) {
   float wr[kPack];
 #pragma unroll
-  for (int i = 0; i < kPack; ++i) wr[i] = i < n ? w[i] : 0.f;
+  for (int i = 0; i < kPack; ++i) wr[i] = i < n ? (w ? w[i] : 1.f) : 0.f;
   BNAS_GRID_STRIDE(j, numel) {
     float acc = accumulate ? y[j] : 0.f;
 #pragma unroll
@@ -151,7 +151,7 @@ void weighted_sum_forward(const float* const* xs, int n, const float* w, float* 
     const int m = std::min(kPack, n - i0);
     InPack pk{};
     for (int i = 0; i < m; ++i) pk.p[i] = xs[i0 + i];
-    wsum_fwd_k<<<blocks_for(numel), kThreads, 0, s>>>(pk, m, w + i0, y, numel, i0 > 0);
+    wsum_fwd_k<<<blocks_for(numel), kThreads, 0, s>>>(pk, m, w ? w + i0 : nullptr, y, numel, i0 > 0);
     CUDA_CHECK_LAUNCH(s);
   }
 }

@@ -9,6 +9,7 @@
 
 namespace bnas::kernels::cuda {
 
+// kernels/cpu/structure.h's weighted_sum_forward (w: device memory, or null for the plain sum).
 void weighted_sum_forward(const float* const* xs, int n, const float* w, float* y, int64_t numel, cudaStream_t s);
 void weighted_sum_backward_inputs(const float* w, const int* which, float* const* gxs, int count, const float* gy,
                                   int64_t numel, cudaStream_t s);

@@ -45,12 +45,17 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
   return a.nbytes() == b.nbytes() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
-TEST(Optim, SgdOverManyChunksMatchesAPlainLoop) {
-  std::vector<Tensor> params = make_params(DType::F64, 1);
+SgdOptions momentum_and_decay() {
   SgdOptions o;
   o.lr = 0.05;
   o.momentum = 0.9;
   o.weight_decay = 1e-2;
+  return o;
+}
+
+TEST(Optim, SgdOverManyChunksMatchesAPlainLoop) {
+  std::vector<Tensor> params = make_params(DType::F64, 1);
+  const SgdOptions o = momentum_and_decay();
   SGD opt(params, o);
   std::vector<std::vector<double>> p, buf(params.size());
   for (const Tensor& t : params) p.push_back(t.to_doubles());
@@ -79,10 +84,7 @@ TEST(Optim, SgdOverManyChunksMatchesAPlainLoop) {
 // against a plain per-element loop, and the buffers saved and restored around them.
 TEST(WeightUnroll, MovesMatchAPlainLoopAndRestoreExactly) {
   std::vector<Tensor> params = make_params(DType::F64, 1);
-  SgdOptions o;
-  o.lr = 0.05;
-  o.momentum = 0.9;
-  o.weight_decay = 1e-2;
+  const SgdOptions o = momentum_and_decay();
   SGD opt(params, o);
   set_grads(opt, 100);
   opt.step();  // fills the momentum buffers

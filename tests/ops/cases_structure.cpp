@@ -1,4 +1,4 @@
-// Op cases: weighted_sum, concat_channels, narrow, reshape, channel_shuffle, strided_zero,
+// Op cases: weighted_sum, sum, concat_channels, narrow, reshape, channel_shuffle, strided_zero,
 // drop_path (mirrored by tests/reference/op_cases/structure.py), and GPU checks on large inputs.
 #include <gtest/gtest.h>
 
@@ -29,9 +29,12 @@ BNAS_OP_CASES(gpu_parity_all(1e-5, 1e-5, "FMAs in the weighted sum, float tree v
     {"weighted_sum_8", wsum_inputs(8, {2, 3, 3, 3}), wsum},
 }));
 // Bitwise: copies and index arithmetic (concat, narrow, reshape, shuffle, their gradients'
-// scatters and zero fills), and drop_path's one multiplication by the host's float 1 / (1 - p)
-// under the same Philox mask on both sides.
+// scatters and zero fills), drop_path's one multiplication by the host's float 1 / (1 - p)
+// under the same Philox mask on both sides, and sum's additions in the same order on both (an FMA
+// of 1 * x_i + acc rounds once, like the CPU's add).
 BNAS_OP_CASES(gpu_parity_all(0, 0, "copies, index arithmetic, one multiplication per element: exact", {
+    {"sum_2", {normal({2, 3, 4, 4}), normal({2, 3, 4, 4})}, [](const V& in) { return ops::sum(in); }},
+    {"sum_11", std::vector<InputSpec>(11, normal({2, 3, 3, 3})), [](const V& in) { return ops::sum(in); }},
     {"concat_channels_3",
      {normal({2, 2, 3, 3}), normal({2, 3, 3, 3}), normal({2, 1, 3, 3})},
      [](const V& in) { return ops::concat_channels(in); }},

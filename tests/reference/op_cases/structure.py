@@ -1,4 +1,4 @@
-"""weighted_sum, concat_channels, narrow, reshape, channel_shuffle, strided_zero, drop_path
+"""weighted_sum, sum, concat_channels, narrow, reshape, channel_shuffle, strided_zero, drop_path
 (mirrors tests/ops/cases_structure.cpp)."""
 import torch
 
@@ -31,6 +31,9 @@ TEST_STREAM = 100  # RngStream::Test
 CASES = [
     {"name": "weighted_sum_3", "inputs": wsum_inputs(3, [2, 3, 4, 4]), "fn": wsum},
     {"name": "weighted_sum_8", "inputs": wsum_inputs(8, [2, 3, 3, 3]), "fn": wsum},
+    {"name": "sum_2", "inputs": [{"shape": [2, 3, 4, 4]}] * 2, "fn": lambda x: x[0] + x[1]},
+    # more tensors than one CUDA launch takes (8): two launches
+    {"name": "sum_11", "inputs": [{"shape": [2, 3, 3, 3]}] * 11, "fn": lambda x: sum(x[1:], x[0])},
     {"name": "concat_channels_3",
      "inputs": [{"shape": [2, 2, 3, 3]}, {"shape": [2, 3, 3, 3]}, {"shape": [2, 1, 3, 3]}],
      "fn": lambda x: torch.cat(x, 1)},
