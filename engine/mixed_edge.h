@@ -40,10 +40,4 @@ Tensor mixed_edge(const Tensor& x, const Tensor& selected, const std::vector<Ten
                   const Tensor& maxpool_running_var, const Tensor& avgpool_running_mean,
                   const Tensor& avgpool_running_var, const MixedEdgeArgs& a = {});
 
-// x[:, selected] for an int32 index tensor on x's device (distinct channels; the mixed edge's
-// selection): N x C x H x W -> N x len(selected) x H x W, the input of the parametric branches
-// when the selection is random. Differentiable w.r.t. x (the gradient is scattered back, zeros
-// elsewhere). x may be a channel-slice view.
-Tensor select_channels(const Tensor& x, const Tensor& selected);
-
 }  // namespace bnas::ops

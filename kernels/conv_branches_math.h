@@ -75,6 +75,7 @@ template <class T> struct Stages {
 };
 
 using mixed_edge::selected_channel;  // the edge's selection convention (null: the first Cs)
+using mixed_edge::selected_slot;
 
 // The activation stage s reads at (n, ci, h, w) inside its input plane: relu of the edge input
 // (stages 0..3) or relu of the normalised output of its input stage (4, 5).
@@ -159,22 +160,6 @@ template <class T> BNAS_HD const T* stage_gy(const Dims& d, const T* gy, const T
 template <class T> BNAS_HD T* stage_gpre(const Dims& d, T* ws, int s) { return ws + bwd_layout(d).gpre + s * stage_numel(d); }
 template <class T> BNAS_HD T* stage_gdw(const Dims& d, T* ws, int s) { return ws + bwd_layout(d).gdw + s * stage_numel(d); }
 template <class T> BNAS_HD T* stage_coef(const Dims& d, T* ws, int s) { return ws + bwd_layout(d).coef + s * 2 * d.Cs; }
-
-// The slot of input channel c among the selected ones, or -1 (not selected).
-BNAS_HD int slot_of_channel(const Dims& d, const int32_t* sel, int c) {
-  if (!sel) return c < d.Cs ? c : -1;
-  for (int j = 0; j < d.Cs; ++j)
-    if (sel[j] == c) return j;
-  return -1;
-}
-
-// BN backward sums of one channel: sum gy and sum gy (pre - mean), over the stage's m values.
-// coef [2 Cs] (per stage) = k1, k3 of kernels/norm_math.h's bn_backward_elem (0 in eval).
-template <class T>
-BNAS_HD void stage_bn_coefs(bool training, double sg, double sgx, double m, T invstd, T& k1, T& k3) {
-  k1 = training ? T(sg / m) : T(0);
-  k3 = training ? T(double(invstd) * double(invstd) * sgx / m) : T(0);
-}
 
 // Stage s at output pixel (n, p): g_pre = BN backward of gy, and g_dw = 1x1^T g_pre (Cs values
 // each, written at offset n Cs HoWo + p with channel stride HoWo). The 1x1 transpose sums over the

@@ -40,6 +40,13 @@ BNAS_HD int branch_primitive(int i) { return i < 4 ? kSep3 + i : kSkip; }
 
 // Input channel of selected slot j (sel == nullptr: the reference's first Cs channels).
 BNAS_HD int selected_channel(const int32_t* sel, int j) { return sel ? sel[j] : j; }
+// The slot of input channel c among the Cs selected ones, or -1 (not selected).
+BNAS_HD int selected_slot(const int32_t* sel, int Cs, int c) {
+  if (!sel) return c < Cs ? c : -1;
+  for (int j = 0; j < Cs; ++j)
+    if (sel[j] == c) return j;
+  return -1;
+}
 // Input channel of bypass b (rest == nullptr: channels Cs.. in order).
 BNAS_HD int bypass_channel(const int32_t* rest, int Cs, int b) { return rest ? rest[b] : Cs + b; }
 

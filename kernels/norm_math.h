@@ -73,5 +73,12 @@ template <class T> BNAS_HD T bn_apply(T x, T mean, T a, const T* bias, int64_t c
 template <class T> BNAS_HD T bn_backward_elem(T gy, T x, T mean, T a, T k1, T k3, bool training) {
   return training ? a * (gy - k1 - (x - mean) * k3) : a * gy;
 }
+// k1 and k3 of one channel from sg = sum(gy) and sgx = sum(gy (x - mean)) over its m values
+// (0 in eval, where bn_backward_elem ignores them).
+template <class T>
+BNAS_HD void bn_backward_coefs(bool training, double sg, double sgx, double m, T invstd, T& k1, T& k3) {
+  k1 = training ? T(sg / m) : T(0);
+  k3 = training ? T(double(invstd) * double(invstd) * sgx / m) : T(0);
+}
 
 }  // namespace bnas::kernels

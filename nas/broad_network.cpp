@@ -36,7 +36,7 @@ constexpr uint64_t kArchOffset = uint64_t{1} << 40;
 }  // namespace
 
 BroadSupernet::BroadSupernet(const SupernetConfig& cfg)
-    : cfg_(cfg), channel_gen_(cfg.seed, RngStream::Channels) {
+    : cfg_(cfg) {
   BNAS_CHECK(cfg.k >= 1, "invalid supernet configuration: k ", cfg.k);
   build(broad_layout(cfg, kStemMultiplier * cfg.C, GapTaps::kBroadCellInputs),
         [this](const CellPlace& p, const ParamOptions& o) {
@@ -45,6 +45,13 @@ BroadSupernet::BroadSupernet(const SupernetConfig& cfg)
               std::make_unique<SearchCell>(p.c_prev_prev, p.c_prev, p.c, p.reduction, p.reduction_prev, cfg_.k, o));
           return MadeCell{cells.back().get(), kMultiplier * p.c};
         });
+
+  if (cfg.selection == ChannelSelection::kRandom && cfg.k > 1) {
+    std::vector<int> widths;
+    for (const auto* cells : {&conv_cells, &en_cells})
+      for (const auto& cell : *cells) widths.insert(widths.end(), kCellEdges, cell->node_channels);
+    channels_ = std::make_unique<RandomSubsets>(widths, cfg.k, cfg.seed, RngStream::Channels, cfg.device);
+  }
 
   Generator agen(cfg.seed, RngStream::Init);
   agen.set_offset(kArchOffset);
@@ -72,12 +79,29 @@ Tensor BroadSupernet::forward(const Tensor& images, bool training) {
   const Tensor w_conv = ops::softmax(alpha_conv), w_enh = ops::softmax(alpha_enh);
   const std::vector<Tensor> b_conv = cfg_.edge_norm ? node_softmax(beta_conv) : std::vector<Tensor>{};
   const std::vector<Tensor> b_enh = cfg_.edge_norm ? node_softmax(beta_enh) : std::vector<Tensor>{};
-  Generator* cgen = cfg_.selection == ChannelSelection::kRandom ? &channel_gen_ : nullptr;
+  // The edges' channels for this forward (one launch), or none: the first C/k.
+  const Tensor drawn = channels_ ? channels_->draw() : Tensor();
+  auto selected = [&](size_t cell) {
+    std::vector<Tensor> rows;
+    for (int e = 0; drawn.defined() && e < kCellEdges; ++e)
+      rows.push_back(channels_->row(drawn, static_cast<int>(cell) * kCellEdges + e));
+    return rows;
+  };
   return forward_structure(images, training, [&](CellKind kind, size_t i, const Tensor& r0, const Tensor& r1) {
     return kind == CellKind::kConvolution
-               ? conv_cells[i]->forward_relu_applied(r0, r1, w_conv, b_conv, training, cgen)
-               : en_cells[i]->forward_relu_applied(r0, r1, w_enh, b_enh, training, cgen);
+               ? conv_cells[i]->forward_relu_applied(r0, r1, w_conv, b_conv, training, selected(i))
+               : en_cells[i]->forward_relu_applied(r0, r1, w_enh, b_enh, training, selected(conv_cells.size() + i));
   });
+}
+
+uint32_t BroadSupernet::channel_draws() const { return channels_ ? channels_->draws() : 0; }
+
+void BroadSupernet::set_channel_draws(uint32_t n) {
+  if (channels_) {
+    channels_->set_draws(n);
+  } else {
+    SearchModel::set_channel_draws(n);
+  }
 }
 
 std::vector<Tensor> BroadSupernet::weights() const { return parameters(); }

@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/rng.h"
+#include "engine/random_subsets.h"
 #include "nas/broad_structure.h"
 #include "nas/cell.h"
 #include "nas/search_model.h"
@@ -52,7 +52,8 @@ class BroadSupernet : public BroadStructure, public SearchModel {
   NamedTensors arch_parameters() const override;
   NamedTensors state_dict() const override { return Module::state_dict(); }
   Genotype genotype() const override;
-  Generator& generator() override { return channel_gen_; }
+  uint32_t channel_draws() const override;
+  void set_channel_draws(uint32_t n) override;
   Device device() const override { return cfg_.device; }
 
   const SupernetConfig& config() const { return cfg_; }
@@ -64,7 +65,9 @@ class BroadSupernet : public BroadStructure, public SearchModel {
 
  private:
   const SupernetConfig cfg_;
-  Generator channel_gen_;
+  // Random channel selection with k > 1 (else null): one row per edge, the convolution cells'
+  // edges first, then the enhancement cells', kCellEdges per cell; one draw per forward.
+  std::unique_ptr<RandomSubsets> channels_;
 };
 
 }  // namespace bnas::nas

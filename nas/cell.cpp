@@ -1,6 +1,5 @@
 #include "nas/cell.h"
 
-#include <algorithm>
 #include <string>
 
 #include "engine/check.h"
@@ -50,33 +49,28 @@ SearchCell::SearchCell(int c_prev_prev, int c_prev, int c, bool reduction, bool 
 
 Tensor SearchCell::forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1,
                                         const Tensor& alpha_softmax, const std::vector<Tensor>& node_betas,
-                                        bool training, Generator* channel_gen) {
+                                        bool training, const std::vector<Tensor>& selected) {
   BNAS_CHECK(alpha_softmax.ndim() == 2 && alpha_softmax.size(0) == kCellEdges &&
                  alpha_softmax.size(1) == kNumPrimitives,
              "a search cell needs ", kCellEdges, " x ", kNumPrimitives, " op weights, got ",
              alpha_softmax.shape().str());
   BNAS_CHECK(node_betas.empty() || static_cast<int>(node_betas.size()) == kCellSteps,
              "a search cell needs one edge-weight vector per node or none");
+  BNAS_CHECK(selected.empty() || static_cast<int>(selected.size()) == kCellEdges,
+             "a search cell needs one channel selection per edge or none, got ", selected.size());
   std::vector<Tensor> states{nas::forward_relu_applied(*preprocess0, relu_s0, training),
                              nas::forward_relu_applied(*preprocess1, relu_s1, training)};
-  const int selected_channels = node_channels / k;
-  std::vector<int32_t> selected;
   for (int j = 0; j < kCellSteps; ++j) {
-    Tensor node;
+    std::vector<Tensor> inputs;  // the node's incoming edges, summed in one launch
     for (int i = 0; i < j + 2; ++i) {
       const int e = cell_edge_offset(j) + i;
       const Tensor op_weights = ops::reshape(ops::narrow(alpha_softmax, 0, e, 1), {kNumPrimitives});
       const Tensor edge_weight = node_betas.empty() ? Tensor() : ops::narrow(node_betas[j], 0, i, 1);
-      selected.clear();
-      if (channel_gen && k > 1) {
-        const std::vector<uint32_t> perm = channel_gen->permutation(static_cast<uint32_t>(node_channels));
-        for (int q = 0; q < selected_channels; ++q) selected.push_back(static_cast<int32_t>(perm[q]));
-        std::sort(selected.begin(), selected.end());
-      }
-      const Tensor y = edges[e]->forward(states[i], op_weights, edge_weight, training, selected);
-      node = node.defined() ? ops::add(node, y) : y;
+      const Tensor y = edges[e]->forward(states[i], op_weights, edge_weight, training,
+                                         selected.empty() ? Tensor() : selected[e]);
+      inputs.push_back(y);
     }
-    states.push_back(node);
+    states.push_back(ops::sum(inputs));
   }
   return ops::concat_channels({states.end() - kCellSteps, states.end()});
 }

@@ -29,9 +29,11 @@ class SearchCell : public Module {
   // that feeds one state to several consumers computes, and keeps for backward, its ReLU once).
   // alpha_softmax: kCellEdges x 8 (softmax of alpha per row). node_betas: the softmax of beta
   // over each node's incoming edges, one tensor of 2, 3, 4, 5 elements per node, or empty (no
-  // edge normalisation). channel_gen: draws a random channel subset per edge (nullptr: fixed).
+  // edge normalisation). selected: per edge, int32 [c / k] on the device, its selected channels
+  // (random partial channels: rows of a RandomSubsets draw), or empty for the first c / k.
   Tensor forward_relu_applied(const Tensor& relu_s0, const Tensor& relu_s1, const Tensor& alpha_softmax,
-                              const std::vector<Tensor>& node_betas, bool training, Generator* channel_gen);
+                              const std::vector<Tensor>& node_betas, bool training,
+                              const std::vector<Tensor>& selected);
 
   const bool reduction;
   const int node_channels, k;

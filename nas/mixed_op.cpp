@@ -46,30 +46,22 @@ MixedOp::MixedOp(int c, int s, int kk, const ParamOptions& o) : channels(c), str
 }
 
 Tensor MixedOp::forward(const Tensor& x, const Tensor& weights, const Tensor& edge_weight, bool training,
-                        const std::vector<int32_t>& selected) {
+                        const Tensor& selected) {
   BNAS_CHECK(x.ndim() == 4 && x.size(1) == channels, "MixedOp: expected N x ", channels,
              " x H x W input, got ", x.shape().str());
   const int64_t cs = channels / k;
-  Tensor sel_dev;
-  if (!selected.empty() && k > 1) {
-    BNAS_CHECK(static_cast<int64_t>(selected.size()) == cs, "MixedOp: expected ", cs,
-               " selected channels, got ", selected.size());
-    sel_dev = Tensor::from_ints(selected, {cs}, x.device());
-  }
   // The four convolution branches in one fused op, reading relu(x[:, selected]) in place.
   ops::ConvBranchesArgs ca;
   ca.stride = stride;
   ca.training = training;
-  std::vector<Tensor> branches{ops::conv_branches(x, sel_dev, cs, conv_weights_, conv_running_, ca)};
-  if (stride == 2) {
-    const Tensor xs = sel_dev.defined() ? ops::select_channels(x, sel_dev) : (k == 1 ? x : ops::narrow(x, 1, 0, cs));
-    branches.push_back(reduce_->forward(xs, training));
-  }
+  std::vector<Tensor> branches{ops::conv_branches(x, selected, cs, conv_weights_, conv_running_, ca)};
+  // skip's FactorizedReduce on stride-2 edges, also reading relu(x[:, selected]) in place.
+  if (stride == 2) branches.push_back(reduce_->forward_selected(x, selected, training));
   ops::MixedEdgeArgs a;
   a.stride = stride;
   a.k = k;
   a.training = training;
-  return ops::mixed_edge(x, sel_dev, branches, weights, edge_weight, max_pool_->bn->running_mean,
+  return ops::mixed_edge(x, selected, branches, weights, edge_weight, max_pool_->bn->running_mean,
                          max_pool_->bn->running_var, avg_pool_->bn->running_mean, avg_pool_->bn->running_var, a);
 }
 

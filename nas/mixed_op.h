@@ -3,14 +3,13 @@
 //
 // The convolution candidates (sep and dil convs) run as one fused op, ops::conv_branches, on the
 // C/k selected input channels (the first C/k, or a random subset), reading them in place; skip's
-// FactorizedReduce on stride-2 edges runs as a module on the selected slice; the fused mixed edge
-// does the rest (pools and their BatchNorms, weighted sum, bypass, channel shuffle, edge weight).
+// FactorizedReduce on stride-2 edges, one fused op too (ops::factorized_reduce), reads them in
+// place as well; the fused mixed edge does the rest (pools and their BatchNorms, weighted sum, bypass, channel shuffle, edge weight).
 // Module names are the authors': `_ops.<primitive>` in column order; a pool's non-affine BN is
 // `_ops.1.1` / `_ops.2.1` (nn.Sequential(pool, BatchNorm2d)). The fused ops read the modules'
 // weights and read and update their running tensors.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -22,7 +21,7 @@ namespace bnas::nas {
 // Which C/k input channels of a partial-channel edge go through the candidates.
 enum class ChannelSelection {
   kFixed,   // the first C/k (the authors' code; the channel shuffle mixes the rest in)
-  kRandom,  // a fresh sorted random subset per edge and forward (PC-DARTS' sampling)
+  kRandom,  // a fresh sorted random subset per edge and forward, drawn on the device (PC-DARTS' sampling)
 };
 
 class MixedOp : public Module {
@@ -31,10 +30,11 @@ class MixedOp : public Module {
   MixedOp(int channels, int stride, int k, const ParamOptions& o);
 
   // x: N x C x H x W. weights: [8] = softmax of the edge's alpha row. edge_weight: [1] (the
-  // edge-normalisation weight) or undefined. selected: sorted distinct channel indices (C/k of
-  // them) or empty for the first C/k. Returns N x C x H/s x W/s.
+  // edge-normalisation weight) or undefined. selected: int32 [C/k] on x's device, sorted distinct
+  // channels (a row of RandomSubsets::draw, read on the device), or undefined for the first C/k.
+  // Returns N x C x H/s x W/s.
   Tensor forward(const Tensor& x, const Tensor& weights, const Tensor& edge_weight, bool training,
-                 const std::vector<int32_t>& selected = {});
+                 const Tensor& selected = Tensor());
 
   const int channels, stride, k;
   std::vector<std::unique_ptr<Op>> ops;  // _ops.0 .. _ops.7, in primitive order

@@ -1,10 +1,12 @@
 // Candidate operations on the engine ops. Everything here is composition; the speed lives in the
-// engine kernels (and, for the search network's mixed op, in the fused kernel of issue 4).
+// engine kernels (and, for the search network's mixed op, in the fused kernel of issue 4;
+// FactorizedReduce is one fused op, ops::factorized_reduce).
 #include "nas/operations.h"
 
 #include <cmath>
 
 #include "engine/check.h"
+#include "engine/factorized_reduce.h"
 
 namespace bnas::nas {
 
@@ -12,17 +14,6 @@ namespace {
 
 void check_channels(int c, const char* what) {
   BNAS_CHECK(c > 0, what, " needs a positive channel count, got ", c);
-}
-
-// x[:, :, 1:, 1:] of an N x C x h x w tensor through the dim-0/1 ops: drop the first column of
-// every row, then the first row of every plane.
-Tensor crop_first_row_and_column(const Tensor& t) {
-  const int64_t n = t.size(0), c = t.size(1), h = t.size(2), w = t.size(3);
-  Tensor rows = ops::reshape(t, {n * c * h, w});
-  rows = ops::narrow(rows, 1, 1, w - 1);
-  Tensor planes = ops::reshape(rows, {n * c, h * (w - 1)});
-  planes = ops::narrow(planes, 1, w - 1, (h - 1) * (w - 1));
-  return ops::reshape(planes, {n, c, h - 1, w - 1});
 }
 
 }  // namespace
@@ -146,18 +137,25 @@ FactorizedReduce::FactorizedReduce(int cin, int cout, bool affine, const ParamOp
   register_module("bn", bn.get());
 }
 
-Tensor FactorizedReduce::forward(const Tensor& x, bool training) { return forward_relu_applied(ops::relu(x), training); }
+Tensor FactorizedReduce::forward(const Tensor& x, bool training) { return run(x, Tensor(), true, training); }
 
-Tensor FactorizedReduce::forward_relu_applied(const Tensor& r, bool training) {
-  BNAS_CHECK(r.ndim() == 4 && r.size(2) % 2 == 0 && r.size(3) % 2 == 0 && r.size(2) >= 2 && r.size(3) >= 2,
-             "FactorizedReduce needs an N x C x H x W input with even H and W, got ", r.shape().str());
-  const Tensor a = conv_1->forward(r, training);
-  // conv_2(x[:, :, 1:, 1:]) with a 1x1 stride-2 kernel reads rows/columns 1, 3, 5, ...: the same
-  // as the padding-1 convolution (which reads -1, 1, 3, ...) without its first row and column.
-  ops::Conv2dArgs shifted = conv_2->args;
-  shifted.padding = 1;
-  const Tensor b = crop_first_row_and_column(ops::conv2d(r, conv_2->weight, shifted));
-  return bn->forward(ops::concat_channels({a, b}), training);
+Tensor FactorizedReduce::forward_relu_applied(const Tensor& relu_x, bool training) {
+  return run(relu_x, Tensor(), false, training);
+}
+
+Tensor FactorizedReduce::forward_selected(const Tensor& x, const Tensor& selected, bool training) {
+  return run(x, selected, true, training, false);
+}
+
+Tensor FactorizedReduce::run(const Tensor& x, const Tensor& selected, bool relu, bool training, bool whole) {
+  const int64_t cin = conv_1->weight.size(1);
+  BNAS_CHECK(!whole || x.ndim() != 4 || x.size(1) == cin, "FactorizedReduce: expected an input of ", cin,
+             " channels, got ", x.shape().str());
+  ops::FactorizedReduceArgs a;
+  a.relu = relu;
+  a.training = training;
+  return ops::factorized_reduce(x, selected, cin, conv_1->weight, conv_2->weight, bn->weight, bn->bias,
+                                bn->running_mean, bn->running_var, a);
 }
 
 Tensor Zero::forward(const Tensor& x, bool) { return ops::strided_zero(x, stride); }

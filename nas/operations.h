@@ -78,7 +78,8 @@ class SepConv : public Op {
 
 // ReLU, then two 1x1 stride-2 convs to cout/2 channels each, the second on the input shifted by
 // one pixel (x[:, :, 1:, 1:]), concatenated, BN. Needs even cout, and even H and W (as in
-// PyTorch, where odd sizes make the two halves differ).
+// PyTorch, where odd sizes make the two halves differ). Runs as one fused op
+// (ops::factorized_reduce, engine/factorized_reduce.h).
 class FactorizedReduce : public Op {
  public:
   FactorizedReduce(int cin, int cout, bool affine, const ParamOptions& o);
@@ -86,8 +87,15 @@ class FactorizedReduce : public Op {
   // forward() of an input that has already been through the ReLU (relu_x = relu(x)): a cell
   // computes a state's ReLU once for all the operations that read it.
   Tensor forward_relu_applied(const Tensor& relu_x, bool training);
+  // forward() of x[:, selected] read in place (a partial-channel edge's skip): selected is int32
+  // [cin] on x's device (sorted, distinct), or undefined for the first cin channels of x.
+  Tensor forward_selected(const Tensor& x, const Tensor& selected, bool training);
   std::unique_ptr<Conv2d> conv_1, conv_2;
   std::unique_ptr<BatchNorm2d> bn;
+
+ private:
+  // whole: x must have exactly cin channels (forward, forward_relu_applied).
+  Tensor run(const Tensor& x, const Tensor& selected, bool relu, bool training, bool whole = true);
 };
 
 class Identity : public Op {

@@ -217,12 +217,8 @@ const SearchConfig& validated(const SearchConfig& c) {
 std::string graph_plan(const SearchConfig& c, Device d, int world_size) {
   if (c.graph == "off") return "off: the graph setting is off";
   if (!d.is_cuda()) return "off: " + d.str() + " runs the step eagerly (CUDA graphs are for GPUs)";
-  std::string why;
-  if (c.random_channels)
-    why = "random channel selection uploads the drawn channels from the host at every step";
-  else if (world_size > 1)
-    why = "the gradient average over data-parallel ranks is not captured";
-  if (why.empty()) return "on";
+  if (world_size == 1) return "on";
+  const std::string why = "the gradient average over data-parallel ranks is not captured";
   BNAS_CHECK(c.graph != "on", "the search step cannot be captured as a CUDA graph (graph = on): ", why);
   return "off: " + why;
 }
@@ -417,7 +413,7 @@ void Search::save_checkpoint(const std::string& dir) const {
   BNAS_CHECK(data_.train && data_.valid, "a search checkpoint needs the training and validation loaders");
   std::filesystem::create_directories(dir);
   CheckpointMetadata md = run_metadata(kFormat, to_json(cfg_), loop_);
-  md["model_rng"] = generator_meta(model_.generator());
+  md["channel_draws"] = std::to_string(model_.channel_draws());
   md["train_loader"] = loader_meta(data_.train->state());
   md["valid_loader"] = loader_meta(data_.valid->state());
   save_safetensors((std::filesystem::path(dir) / kCheckpointFile).string(), checkpoint_tensors(), md);
@@ -433,7 +429,11 @@ void Search::resume(const std::string& dir) {
   const data::LoaderState train = loader_state_from_meta(checkpoint_meta(f, path, "train_loader"));
   const data::LoaderState valid = loader_state_from_meta(checkpoint_meta(f, path, "valid_loader"));
   restore_tensors(f, path, checkpoint_tensors());
-  restore_generator(model_.generator(), checkpoint_meta(f, path, "model_rng"), path);
+  // Checkpoints written before the random channels were drawn on the device have no
+  // channel_draws (their host generator's position, model_rng, has no meaning for the device
+  // stream): the resumed run's draws start from the beginning of that stream.
+  const auto draws = f.metadata.find("channel_draws");
+  model_.set_channel_draws(draws == f.metadata.end() ? 0 : static_cast<uint32_t>(std::stoul(draws->second)));
   data_.train->restore(train);
   data_.valid->restore(valid);
   restore_loop(loop_, f, path);

@@ -2,11 +2,12 @@
 // implements it; tests use small ones). Weights and architecture parameters are separate groups
 // of leaf tensors, so that optimizers and autograd's chosen-leaf gradients address each alone.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "engine/check.h"
 #include "engine/checkpoint.h"
-#include "engine/rng.h"
 #include "engine/tensor.h"
 #include "nas/genotype.h"
 
@@ -34,9 +35,14 @@ class SearchModel {
   // the host: call at log intervals only).
   virtual Genotype genotype() const = 0;
 
-  // Random draws the forward makes (random partial-channel subsets), saved with checkpoints so
-  // that a resumed search draws the same subsets.
-  virtual Generator& generator() = 0;
+  // How many times the forward has drawn random partial-channel subsets (a counter on the
+  // model's device, engine/random_subsets.h; 0 for a model that draws none), saved with
+  // checkpoints so that a resumed search draws the subsets an uninterrupted one would. Reading it
+  // waits for the device: checkpoints only. A model without random draws accepts only 0.
+  virtual uint32_t channel_draws() const { return 0; }
+  virtual void set_channel_draws(uint32_t n) {
+    BNAS_CHECK(n == 0, "this network draws no random channels, but the checkpoint records ", n, " draws");
+  }
 
   virtual Device device() const = 0;
 };

@@ -8,7 +8,10 @@
 // bench=conv_branches lines do the same for the convolution candidates: the fused
 // ops::conv_branches (engine/conv_branches.h) against the unfused composition (gather, ReLU,
 // depthwise and 1x1 conv2d, batch_norm; sep convs twice) on the same shapes, with the gradients
-// of x and of the 12 weights.
+// of x and of the 12 weights. bench=factorized_reduce lines, for the stride-2 shapes, do it for
+// skip's FactorizedReduce: the fused ops::factorized_reduce (engine/factorized_reduce.h) against
+// the composition it replaced (gather, ReLU, two 1x1 stride-2 conv2d, the second padded and
+// cropped to x[:, :, 1:, 1:], concat, batch_norm), with the gradients of x and of both weights.
 //
 // One line per (edge shape, k, selection, device) as key=value pairs, or a JSON array with
 // --json: median milliseconds of the forward (no grad) and of forward + backward (gradients of x,
@@ -33,6 +36,7 @@
 #include "engine/autograd.h"
 #include "engine/conv_branches.h"
 #include "engine/device.h"
+#include "engine/factorized_reduce.h"
 #include "engine/memory.h"
 #include "engine/mixed_edge.h"
 #include "engine/ops.h"
@@ -191,6 +195,26 @@ struct Problem {
   }
 };
 
+// The Cs input channels of an edge: a sorted random subset of the C (sel, on the device) or the
+// first Cs (sel undefined); chosen lists them either way.
+struct ChannelChoice {
+  Tensor sel;
+  std::vector<int64_t> chosen;
+};
+ChannelChoice choose_channels(Generator& g, int64_t C, int64_t Cs, bool random, Device d) {
+  ChannelChoice out;
+  if (random) {
+    std::vector<uint32_t> perm = g.permutation(static_cast<uint32_t>(C));
+    std::vector<int32_t> v(perm.begin(), perm.begin() + Cs);
+    std::sort(v.begin(), v.end());
+    out.sel = Tensor::from_ints(v, {Cs}, d);
+    out.chosen.assign(v.begin(), v.end());
+  } else {
+    for (int64_t c = 0; c < Cs; ++c) out.chosen.push_back(c);
+  }
+  return out;
+}
+
 // The convolution candidates of one edge: fused, and as the unfused ops the modules run.
 struct BranchProblem {
   int64_t Cs;
@@ -212,15 +236,9 @@ struct BranchProblem {
       running.push_back(Tensor::full({Cs}, 0.0, DType::F32, d));
       running.push_back(Tensor::full({Cs}, 1.0, DType::F32, d));
     }
-    if (random) {
-      std::vector<uint32_t> perm = g.permutation(static_cast<uint32_t>(s.C));
-      std::vector<int32_t> v(perm.begin(), perm.begin() + Cs);
-      std::sort(v.begin(), v.end());
-      sel = Tensor::from_ints(v, {Cs}, d);
-      chosen.assign(v.begin(), v.end());
-    } else {
-      for (int64_t c = 0; c < Cs; ++c) chosen.push_back(c);
-    }
+    ChannelChoice ch = choose_channels(g, s.C, Cs, random, d);
+    sel = ch.sel;
+    chosen = std::move(ch.chosen);
   }
   std::vector<Tensor> leaves() const {
     std::vector<Tensor> l{x};
@@ -247,6 +265,49 @@ struct BranchProblem {
     const Tensor xs = Problem::gather(x, chosen);
     const Tensor a0 = stage(xs, 0, stride), a1 = stage(xs, 1, stride);
     return ops::concat_channels({stage(a0, 4, 1), stage(a1, 5, 1), stage(xs, 2, stride), stage(xs, 3, stride)});
+  }
+};
+
+// Skip's FactorizedReduce(Cs, Cs) on a stride-2 edge (search form: BN without affine parameters):
+// fused, and as the composition the module ran before the fused op.
+struct FrProblem {
+  int64_t Cs;
+  Tensor x, sel, w1, w2, running_mean, running_var;
+  std::vector<int64_t> chosen;
+
+  FrProblem(const EdgeShape& s, int64_t n, int k, bool random, Device d) : Cs(s.C / k) {
+    Generator g(23, RngStream::Test);
+    x = Tensor::from_vector(g.normal(static_cast<uint64_t>(n * s.C * s.H * s.H)), {n, s.C, s.H, s.H}, DType::F32, d)
+            .set_requires_grad(true);
+    for (Tensor* w : {&w1, &w2})
+      *w = Tensor::from_vector(g.normal(static_cast<uint64_t>(Cs / 2 * Cs)), {Cs / 2, Cs, 1, 1}, DType::F32, d)
+               .set_requires_grad(true);
+    running_mean = Tensor::full({Cs}, 0.0, DType::F32, d);
+    running_var = Tensor::full({Cs}, 1.0, DType::F32, d);
+    ChannelChoice ch = choose_channels(g, s.C, Cs, random, d);
+    sel = ch.sel;
+    chosen = std::move(ch.chosen);
+  }
+  std::vector<Tensor> leaves() const { return {x, w1, w2}; }
+  Tensor fused() const {
+    return ops::factorized_reduce(x, sel, Cs, w1, w2, Tensor(), Tensor(), running_mean, running_var);
+  }
+  // x[:, :, 1:, 1:] of the padding-1 convolution's output through the dim-0/1 ops.
+  static Tensor crop_first_row_and_column(const Tensor& t) {
+    const int64_t n = t.size(0), c = t.size(1), h = t.size(2), w = t.size(3);
+    Tensor rows = ops::narrow(ops::reshape(t, {n * c * h, w}), 1, 1, w - 1);
+    Tensor planes = ops::narrow(ops::reshape(rows, {n * c, h * (w - 1)}), 1, w - 1, (h - 1) * (w - 1));
+    return ops::reshape(planes, {n, c, h - 1, w - 1});
+  }
+  Tensor unfused() const {
+    const Tensor r = ops::relu(Problem::gather(x, chosen));
+    ops::Conv2dArgs a;
+    a.stride = 2;
+    ops::Conv2dArgs shifted = a;
+    shifted.padding = 1;
+    const Tensor y = ops::concat_channels(
+        {ops::conv2d(r, w1, a), crop_first_row_and_column(ops::conv2d(r, w2, shifted))});
+    return ops::batch_norm(y, Tensor(), Tensor(), running_mean, running_var, {});
   }
 };
 
@@ -340,10 +401,12 @@ void run(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const 
   first = false;
 }
 
-void run_branches(const EdgeShape& s, int k, bool random, Device d, int64_t batch, const Options& o, bool& first,
-                  Totals& tot) {
-  const BranchProblem pb(s, batch, k, random, d);
-  nlohmann::ordered_json r = {{"bench", "conv_branches"}, {"edge", s.name}, {"C", s.C}, {"H", s.H},
+// One bench=conv_branches or bench=factorized_reduce line (P: BranchProblem or FrProblem).
+template <class P>
+void run_fused_op(const char* bench_name, const EdgeShape& s, int k, bool random, Device d, int64_t batch,
+                  const Options& o, bool& first, Totals& tot) {
+  const P pb(s, batch, k, random, d);
+  nlohmann::ordered_json r = {{"bench", bench_name}, {"edge", s.name}, {"C", s.C}, {"H", s.H},
                               {"stride", s.stride}, {"k", k}, {"selection", random ? "random" : "fixed"},
                               {"edges_in_network", s.count}, {"device", d.str()}, {"batch", batch}};
   nlohmann::ordered_json activity;
@@ -376,18 +439,21 @@ int main(int argc, char** argv) {
     bool first = true;
     for (const Device& d : args.devices) {
       const int64_t batch = o.batch > 0 ? o.batch : (d.is_cuda() ? 256 : 16);
-      for (const bool branches : {false, true})
+      for (const char* bench_name : {"mixedop", "conv_branches", "factorized_reduce"})
         for (int k : {4, 1})
           for (bool random : {false, true}) {
             if (k == 1 && random) continue;
-            const char* bench_name = branches ? "conv_branches" : "mixedop";
+            const std::string bench = bench_name;
             Totals tot;
             for (const EdgeShape& s : kEdges) {
-              const std::string tag = std::string(bench_name) + " " + s.name + " k" + std::to_string(k) +
-                                      (random ? " random" : " fixed");
-              if (!args.selected(tag)) continue;
-              if (branches) run_branches(s, k, random, d, batch, o, first, tot);
-              else run(s, k, random, d, batch, o, first, tot);
+              const std::string tag = bench + " " + s.name + " k" + std::to_string(k) + (random ? " random" : " fixed");
+              if (!args.selected(tag) || (bench == "factorized_reduce" && s.stride != 2)) continue;
+              if (bench == "conv_branches")
+                run_fused_op<BranchProblem>(bench_name, s, k, random, d, batch, o, first, tot);
+              else if (bench == "factorized_reduce")
+                run_fused_op<FrProblem>(bench_name, s, k, random, d, batch, o, first, tot);
+              else
+                run(s, k, random, d, batch, o, first, tot);
             }
             if (tot.edges == 0) continue;
             // The whole network's edges (each shape times its number of edges).

@@ -94,28 +94,6 @@ struct MixedEdgeNode : Node {
   }
 };
 
-struct SelectChannelsNode : Node {
-  Tensor selected;
-  int64_t N = 0, C = 0, H = 0, W = 0;
-  const char* name() const override { return "select_channels"; }
-  std::vector<Tensor> backward(const Tensor& gy_in) override {
-    const Tensor gy = gy_in.contiguous();
-    const int64_t Cs = selected.numel(), hw = H * W;
-    if (gy.is_cuda()) {
-      Tensor gx = Tensor::zeros({N, C, H, W}, gy.dtype(), gy.device());
-      BNAS_ON_CUDA(kernels::cuda::select_channels_scatter(gy.data<float>(), int(N), int(C), int(Cs), hw,
-                                                          selected.data<int32_t>(), gx.data<float>(),
-                                                          detail::cuda_launch("select_channels", gx)));
-      return {gx};
-    }
-    Tensor gx = Tensor::empty({N, C, H, W}, gy.dtype(), gy.device());
-    BNAS_DISPATCH_FLOAT(gy.dtype(), T,
-                        kernels::cpu::select_channels_backward(gy.data<T>(), int(N), int(C), int(Cs), hw,
-                                                               selected.data<int32_t>(), gx.data<T>()));
-    return {gx};
-  }
-};
-
 void check_vector(const char* what, const Tensor& t, int64_t n) {
   BNAS_CHECK(t.ndim() == 1 && t.size(0) == n, "mixed_edge: ", what, " must have shape [", n, "], got ",
              t.shape().str());
@@ -225,43 +203,6 @@ Tensor mixed_edge(const Tensor& x_in, const Tensor& selected, const std::vector<
     node->stats = stats;
     for (const Tensor& b : branches) node->branches.push_back(b.detach());
     record(y, node, ins);
-  }
-  return y;
-}
-
-Tensor select_channels(const Tensor& x_in, const Tensor& selected_in) {
-  detail::check_ndim("select_channels", x_in, 4);
-  detail::check_same("select_channels", {&x_in});
-  BNAS_CHECK(selected_in.defined() && selected_in.dtype() == DType::I32 && selected_in.ndim() == 1 &&
-                 selected_in.device() == x_in.device(),
-             "select_channels: the channel indices must be a 1-D int32 tensor on ", x_in.device().str());
-  const int64_t N = x_in.size(0), C = x_in.size(1), H = x_in.size(2), W = x_in.size(3), Cs = selected_in.numel();
-  const Tensor sel = selected_in.contiguous();
-  if (!sel.is_cuda()) {
-    std::vector<bool> seen(static_cast<size_t>(C), false);
-    const int32_t* s = sel.data<int32_t>();
-    for (int64_t j = 0; j < Cs; ++j) {
-      BNAS_CHECK(s[j] >= 0 && s[j] < C && !seen[static_cast<size_t>(s[j])], "select_channels: index ", s[j],
-                 " is out of [0, ", C, ") or repeated");
-      seen[static_cast<size_t>(s[j])] = true;
-    }
-  }
-  const Tensor x = (x_in.stride(3) == 1 && x_in.stride(2) == W && x_in.stride(1) == H * W) ? x_in : x_in.contiguous();
-  Tensor y = Tensor::empty({N, Cs, H, W}, x.dtype(), x.device());
-  if (y.is_cuda()) {
-    BNAS_ON_CUDA(kernels::cuda::select_channels_forward(x.data<float>(), x.stride(0), int(N), int(Cs), H * W,
-                                                        sel.data<int32_t>(), y.data<float>(),
-                                                        detail::cuda_launch("select_channels", y)));
-  } else {
-    BNAS_DISPATCH_FLOAT(x.dtype(), T,
-                        kernels::cpu::select_channels_forward(x.data<T>(), x.stride(0), int(N), int(Cs), H * W,
-                                                              sel.data<int32_t>(), y.data<T>()));
-  }
-  if (any_requires_grad({&x_in})) {
-    auto node = std::make_shared<SelectChannelsNode>();
-    node->selected = sel;
-    node->N = N, node->C = C, node->H = H, node->W = W;
-    record(y, node, {&x_in});
   }
   return y;
 }

@@ -163,7 +163,7 @@ void conv_branches_backward(const Dims& d, const Stages<T>& st, bool training, c
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < d.N; ++n)
     for (int c = 0; c < d.C; ++c) {
-      const int j = slot_of_channel(d, st.sel, c);
+      const int j = selected_slot(st.sel, d.Cs, c);
       T* gp = gx + (int64_t(n) * d.C + c) * HW;
       if (j < 0) {
         for (int64_t p = 0; p < HW; ++p) gp[p] = T(0);

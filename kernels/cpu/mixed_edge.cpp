@@ -13,7 +13,6 @@
 // the number of OpenMP threads.
 #include "kernels/cpu/mixed_edge.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace bnas::kernels::cpu {
@@ -214,36 +213,12 @@ void mixed_edge_backward(const Dims& d, const T* x, const int32_t* sel, const in
   }
 }
 
-template <class T>
-void select_channels_forward(const T* x, int64_t x_batch_stride, int N, int Cs, int64_t hw, const int32_t* sel, T* y) {
-  const int64_t planes = int64_t(N) * Cs;
-#pragma omp parallel for schedule(static) if (planes * hw > 65536)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    const int64_t n = plane / Cs, j = plane % Cs;
-    const T* src = x + n * x_batch_stride + int64_t(sel[j]) * hw;
-    std::copy(src, src + hw, y + plane * hw);
-  }
-}
-
-template <class T>
-void select_channels_backward(const T* gy, int N, int C, int Cs, int64_t hw, const int32_t* sel, T* gx) {
-  std::fill(gx, gx + int64_t(N) * C * hw, T(0));
-  const int64_t planes = int64_t(N) * Cs;
-#pragma omp parallel for schedule(static) if (planes * hw > 65536)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    const int64_t n = plane / Cs, j = plane % Cs;
-    std::copy(gy + plane * hw, gy + (plane + 1) * hw, gx + (n * C + sel[j]) * hw);
-  }
-}
-
 #define BNAS_INSTANTIATE(T)                                                                              \
   template void mixed_edge_forward<T>(const Dims&, const T*, const int32_t*, const T* const*, const T*, \
                                       const T*, T*, T*, T*, T*, bool, double, double, T*, T*, int32_t*); \
   template void mixed_edge_backward<T>(const Dims&, const T*, const int32_t*, const int32_t*,           \
                                        const T* const*, const T*, const T*, const T*, bool, const T*,   \
-                                       T*, T* const*, T*, T*);                                            \
-  template void select_channels_forward<T>(const T*, int64_t, int, int, int64_t, const int32_t*, T*);  \
-  template void select_channels_backward<T>(const T*, int, int, int, int64_t, const int32_t*, T*);
+                                       T*, T* const*, T*, T*);
 BNAS_INSTANTIATE(float)
 BNAS_INSTANTIATE(double)
 #undef BNAS_INSTANTIATE

@@ -30,11 +30,4 @@ void mixed_edge_backward(const mixed_edge::Dims& d, const T* x, const int32_t* s
                          const T* const* br, const T* w, const T* ew, const T* stats, bool training,
                          const T* gy, T* gx, T* const* gbr, T* gw, T* gew);
 
-// y[n, j] = x[n, sel[j]] over planes of hw elements (x samples x_batch_stride apart, channels hw
-// apart); backward: gx (contiguous N x C x hw) = 0 except gx[n, sel[j]] = gy[n, j].
-template <class T>
-void select_channels_forward(const T* x, int64_t x_batch_stride, int N, int Cs, int64_t hw, const int32_t* sel, T* y);
-template <class T>
-void select_channels_backward(const T* gy, int N, int C, int Cs, int64_t hw, const int32_t* sel, T* gx);
-
 }  // namespace bnas::kernels::cpu

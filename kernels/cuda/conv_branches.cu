@@ -98,7 +98,7 @@ __global__ void __launch_bounds__(kCbThreads) coef_k(Dims d, Stages<float> st, S
   }
   if (threadIdx.x == 0) {
     float* coef = stage_coef(d, ws, s);
-    stage_bn_coefs(training, sums[0], sums[1], double(m), st.stats[s][d.Cs + c], coef[c], coef[d.Cs + c]);
+    bn_backward_coefs(training, sums[0], sums[1], double(m), st.stats[s][d.Cs + c], coef[c], coef[d.Cs + c]);
   }
 }
 
@@ -124,7 +124,7 @@ __global__ void dx_k(Dims d, Stages<float> st, const float* ws, float* gx) {
   const int64_t HW = int64_t(d.H) * d.W;
   BNAS_GRID_STRIDE(i, int64_t(d.N) * d.C * HW) {
     const int n = int(i / (int64_t(d.C) * HW)), c = int(i / HW % d.C), h = int(i % HW / d.W), w = int(i % d.W);
-    const int j = slot_of_channel(d, st.sel, c);
+    const int j = selected_slot(st.sel, d.Cs, c);
     float g = 0.0f;
     if (j >= 0 && stage_input_passes(d, st, 0, n, j, h, w))
       for (int s = 0; s < kNumFirstStages; ++s)

@@ -30,8 +30,6 @@
 //                    Planes too large for 48 KiB of shared memory use bwd_dx_k (one thread per
 //                    element, windows recomputed from global memory, same order).
 // Saved for backward: x, the branch outputs, [4 Cs] statistics (no pool outputs, no arg-max).
-// select_channels (the random selection's gather for the branch inputs): 1 launch forward; a
-// zero fill and 1 scatter launch backward (selected channels are distinct: no write conflicts).
 // Without a GPU, tests/mixed_edge/test_mixed_edge_emu runs this file's kernels on the host.
 // The chunking P depends on the shape only, so results are bitwise reproducible.
 #include <algorithm>
@@ -385,21 +383,6 @@ __global__ void __launch_bounds__(kMeThreads) bwd_dx_smem_k(Dims d, const float*
   }
 }
 
-// y[n, j, p] = x[n, sel[j], p] (scatter = false) or gx[n, sel[j], p] = gy[n, j, p] (true).
-__global__ void select_channels_k(const float* __restrict__ src, int64_t src_batch_stride, int C, int Cs, uint32_t hw,
-                                  const int32_t* __restrict__ sel, float* __restrict__ dst, int64_t total,
-                                  bool scatter) {
-  BNAS_GRID_STRIDE(idx, total) {
-    uint32_t plane, p, n, j;
-    divmod(uint32_t(idx), hw, plane, p);
-    divmod(plane, uint32_t(Cs), n, j);
-    if (scatter)
-      dst[(int64_t(n) * C + sel[j]) * hw + p] = src[idx];
-    else
-      dst[idx] = src[int64_t(n) * src_batch_stride + int64_t(sel[j]) * hw + p];
-  }
-}
-
 void check_sizes(const Dims& d) {
   const int64_t big = int64_t(d.N) * d.C * std::max<int64_t>(int64_t(d.H) * d.W, int64_t(d.Ho) * d.Wo);
   BNAS_CHECK(big < (int64_t(1) << 31), "mixed_edge: an edge input of ", d.N, " x ", d.C, " x ", d.H, " x ", d.W,
@@ -472,23 +455,6 @@ void mixed_edge_backward(const Dims& d, const float* x, const int32_t* sel, cons
     }
     CUDA_CHECK_LAUNCH(s);
   }
-}
-
-void select_channels_forward(const float* x, int64_t x_batch_stride, int N, int Cs, int64_t hw, const int32_t* sel,
-                             float* y, cudaStream_t s) {
-  const int64_t total = int64_t(N) * Cs * hw;
-  BNAS_CHECK(total < (int64_t(1) << 31), "select_channels: too many elements for the CUDA kernel");
-  select_channels_k<<<blocks_for(total), kMeThreads, 0, s>>>(x, x_batch_stride, 0, Cs, uint32_t(hw), sel, y, total,
-                                                             false);
-  CUDA_CHECK_LAUNCH(s);
-}
-
-void select_channels_scatter(const float* gy, int N, int C, int Cs, int64_t hw, const int32_t* sel, float* gx,
-                             cudaStream_t s) {
-  const int64_t total = int64_t(N) * Cs * hw;
-  BNAS_CHECK(int64_t(N) * C * hw < (int64_t(1) << 31), "select_channels: too many elements for the CUDA kernel");
-  select_channels_k<<<blocks_for(total), kMeThreads, 0, s>>>(gy, 0, C, Cs, uint32_t(hw), sel, gx, total, true);
-  CUDA_CHECK_LAUNCH(s);
 }
 
 }  // namespace bnas::kernels::cuda

@@ -23,10 +23,4 @@ void mixed_edge_backward(const mixed_edge::Dims& d, const float* x, const int32_
                          bool training, const float* gy, float* gx, float* const* gbr, float* gw, float* gew,
                          double* workspace, cudaStream_t s);
 
-// Twins of kernels/cpu/mixed_edge.h select_channels_*; the backward expects gx zero-filled.
-void select_channels_forward(const float* x, int64_t x_batch_stride, int N, int Cs, int64_t hw, const int32_t* sel,
-                             float* y, cudaStream_t s);
-void select_channels_scatter(const float* gy, int N, int C, int Cs, int64_t hw, const int32_t* sel, float* gx,
-                             cudaStream_t s);
-
 }  // namespace bnas::kernels::cuda

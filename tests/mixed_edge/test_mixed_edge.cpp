@@ -167,22 +167,6 @@ TEST(MixedEdge, CpuResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(runs[0], runs[1]);
 }
 
-TEST(SelectChannels, SliceViewMatchesNarrowGather) {
-  Generator g(8, RngStream::Test);
-  Tensor wide = Tensor::from_vector(g.normal(3 * 12 * 5 * 4), {3, 12, 5, 4}, DType::F64);
-  Tensor view = wide.channel_slice(2, 10);  // 8 channels, samples 12 planes apart
-  view.set_requires_grad(true);
-  const std::vector<int32_t> idx{6, 0, 3};
-  const Tensor y = ops::select_channels(view, Tensor::from_ints(idx, {3}));
-  Tensor x2 = view.detach().clone().set_requires_grad(true);
-  const Tensor y2 = gather_channels(x2, {6, 0, 3});
-  EXPECT_EQ(y.to_doubles(), y2.to_doubles());
-  const Tensor gy = Tensor::from_vector(g.normal(static_cast<uint64_t>(y.numel())), y.shape(), DType::F64);
-  EXPECT_EQ(grad(y, {view}, gy)[0].to_doubles(), grad(y2, {x2}, gy)[0].to_doubles());
-  EXPECT_THROW(ops::select_channels(view, Tensor::from_ints({1, 1}, {2})), Error);  // repeated
-  EXPECT_THROW(ops::select_channels(view, Tensor::from_ints({8}, {1})), Error);     // out of range
-}
-
 TEST(MixedEdge, BadArgumentsThrow) {
   EdgeConfig c;
   const EdgeProblem p = EdgeProblem::make(c, 9);

@@ -189,23 +189,5 @@ std::vector<Case> cases() {
 INSTANTIATE_TEST_SUITE_P(emu, MixedEdgeEmulatedCuda, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
 
-TEST(SelectChannelsEmulatedCuda, GatherAndScatter) {
-  const int N = 2, C = 7, Ctot = 9, Cs = 3, hw = 12;
-  std::vector<float> x(static_cast<size_t>(N * Ctot * hw));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i) * 0.5f - 3.0f;
-  const std::vector<int32_t> sel{5, 0, 2};
-  std::vector<float> y_cpu(static_cast<size_t>(N * Cs * hw));
-  DeviceBuffer dx(x), y_emu(std::vector<float>(y_cpu.size(), NAN));
-  DeviceBuffer dsel(sel);
-  kernels::cpu::select_channels_forward<float>(x.data() + hw, int64_t(Ctot) * hw, N, Cs, hw, sel.data(), y_cpu.data());
-  gpu::select_channels_forward(dx.get() + hw, int64_t(Ctot) * hw, N, Cs, hw, dsel.get(), y_emu.get(), nullptr);
-  EXPECT_EQ(y_emu.to_host(), y_cpu);
-  std::vector<float> g_cpu(static_cast<size_t>(N * C * hw));
-  DeviceBuffer dy(y_cpu), g_emu(std::vector<float>(g_cpu.size(), 0.0f));  // the scatter expects zeros
-  kernels::cpu::select_channels_backward<float>(y_cpu.data(), N, C, Cs, hw, sel.data(), g_cpu.data());
-  gpu::select_channels_scatter(dy.get(), N, C, Cs, hw, dsel.get(), g_emu.get(), nullptr);
-  EXPECT_EQ(g_emu.to_host(), g_cpu);
-}
-
 }  // namespace
 }  // namespace bnas::testing

@@ -254,15 +254,18 @@ TEST(BroadSupernet, RandomChannelSelection) {
   BroadSupernet r1(c), r2(c);
   NoGradGuard no_grad;
   const std::vector<double> yf = fixed.forward(x, true).to_doubles();
-  const uint64_t before = r1.generator().offset();
+  EXPECT_EQ(r1.channel_draws(), 0u);
   const std::vector<double> y1 = r1.forward(x, true).to_doubles();
-  EXPECT_GT(r1.generator().offset(), before);  // draws from the model's Channels generator
+  EXPECT_EQ(r1.channel_draws(), 1u);  // one draw per forward, for every edge at once
   EXPECT_EQ(r2.forward(x, true).to_doubles(), y1);  // same seed, same subsets
   EXPECT_NE(y1, yf);
   EXPECT_NE(r1.forward(x, true).to_doubles(), y1);  // a fresh subset per forward
-  // A resumed run that restores the generator draws the same subsets.
-  r2.generator().set_offset(r1.generator().offset());
+  // A resumed run that restores the draw counter draws the same subsets.
+  r2.set_channel_draws(r1.channel_draws());
   EXPECT_EQ(r2.forward(x, true).to_doubles(), r1.forward(x, true).to_doubles());
+  EXPECT_EQ(fixed.channel_draws(), 0u);  // the fixed selection draws nothing
+  EXPECT_NO_THROW(fixed.set_channel_draws(0));
+  EXPECT_THROW(fixed.set_channel_draws(1), Error);
 }
 
 TEST(BroadSupernet, RandomSelectionGradientsReachEveryWeight) {
@@ -325,7 +328,7 @@ TEST(BroadSupernet, CheckpointRoundTrip) {
 }
 
 TEST(MixedOp, ExplicitFirstChannelsEqualTheFixedSelection) {
-  // The random-selection path (ops::select_channels + a selection tensor) given the first C/k
+  // The random-selection path (a selection tensor, read in place by the fused ops) given the first C/k
   // channels computes what the fixed path (a narrow view, no selection) computes.
   for (int stride : {1, 2}) {
     Generator gen(3, RngStream::Init);
@@ -338,14 +341,14 @@ TEST(MixedOp, ExplicitFirstChannelsEqualTheFixedSelection) {
     const Tensor w = ops::softmax(Tensor::from_vector({0.1, -0.2, 0.3, 0.0, 0.5, -0.1, 0.2, 0.4}, {8}, DType::F64));
     const Tensor e = Tensor::from_vector({0.7}, {1}, DType::F64);
     const Tensor a = op.forward(x, w, e, true);
-    const Tensor b = op.forward(x, w, e, true, {0, 1});
+    const Tensor b = op.forward(x, w, e, true, Tensor::from_ints({0, 1}, {2}));
     EXPECT_EQ(a.shape(), Shape({2, 8, 8 / stride, 8 / stride}));
     EXPECT_EQ(a.to_doubles(), b.to_doubles());
     const Tensor ga = grad(ops::global_avg_pool(a), {x}, ops::global_avg_pool(a).detach())[0];
     const Tensor gb = grad(ops::global_avg_pool(b), {x}, ops::global_avg_pool(b).detach())[0];
     const std::vector<double> va = ga.to_doubles(), vb = gb.to_doubles();
     for (size_t i = 0; i < va.size(); ++i) EXPECT_NEAR(va[i], vb[i], 1e-12) << i;
-    EXPECT_THROW(op.forward(x, w, e, true, {0, 1, 2}), Error);
+    EXPECT_THROW(op.forward(x, w, e, true, Tensor::from_ints({0, 1, 2}, {3})), Error);
   }
 }
 

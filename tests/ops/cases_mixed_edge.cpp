@@ -1,4 +1,4 @@
-// Op cases: the fused mixed edge and select_channels (engine/mixed_edge.h). Inputs: x, weights [8], edge weight [1]
+// Op cases: the fused mixed edge (engine/mixed_edge.h). Inputs: x, weights [8], edge weight [1]
 // (absent in the "noew" cases), then the branch outputs. The selection and the running
 // statistics are constants built inside the case (fresh each call, so every evaluation of the
 // gradient check sees the same state). Mirrored by tests/reference/op_cases/mixed_edge.py, which
@@ -84,11 +84,6 @@ std::vector<OpCase> cases() {
                               a.k = 4;
                               return ops::mixed_edge(x[0], Tensor(), {x[3], x[4]}, x[1], x[2], t(0.3), t(0.7), t(-0.1),
                                                      t(0.4), a);
-                            }}));
-  // A gather forward and a scatter (with zeros) backward: copies, exact.
-  out.push_back(gpu_parity(0, 0, "a gather and its scatter: copies, exact",
-                           {"select_channels_random", {normal({2, 6, 3, 4})}, [](const V& x) {
-                              return ops::select_channels(x[0], Tensor::from_ints({4, 1, 5}, {3}, x[0].device()));
                             }}));
   return out;
 }

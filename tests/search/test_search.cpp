@@ -158,7 +158,7 @@ TEST(SearchConfig, SwitchesAreIndependent) {
 //   logits = linear(GAP(concat(n0, n1)))
 class SmoothModel : public SearchModel {
  public:
-  explicit SmoothModel(uint64_t seed, int c = 3, int classes = 4) : gen_(seed, RngStream::Channels) {
+  explicit SmoothModel(uint64_t seed, int c = 3, int classes = 4) {
     Generator g(seed, RngStream::Init);
     auto param = [&](const Shape& sh, double sd) {
       Tensor t = Tensor::from_vector(g.normal(sh.numel(), 0, sd), sh, DType::F64);
@@ -211,11 +211,9 @@ class SmoothModel : public SearchModel {
     return out;
   }
   Genotype genotype() const override { return Genotype{}; }
-  Generator& generator() override { return gen_; }
   Device device() const override { return Device::cpu(); }
 
  private:
-  Generator gen_;
   Tensor w0_, rm0_, rv0_, fc_w_, fc_b_, alpha_, beta_;
   std::vector<Tensor> conv3_, conv1_, rm_, rv_;
 };

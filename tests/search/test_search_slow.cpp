@@ -130,6 +130,43 @@ TEST_P(SearchResume, BitIdenticalUnrolledPcEnClr) {
   expect_resume_exact(GetParam(), c, 1);
 }
 
+// Random channels (a small BroadSupernet, K = 2): the draw counter goes into the checkpoint
+// (channel_draws), so a resumed search ends bit-identical to an uninterrupted one; a checkpoint
+// without it (written while the channels were drawn on the host) resumes with the counter at 0.
+TEST(SearchSlow, ResumeContinuesTheRandomChannelDraws) {
+  SearchConfig c = short_config();
+  c.epochs = 2;
+  c.pc_k = 2;
+  c.random_channels = true;
+  expect_resume_exact(testing::Supernet::kBroad, c, 1);
+
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("bnas_search_draws_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 1;
+  const auto set = testing::synthetic_set(64, 4, 8, 1);
+  auto search = [&](SearchModel& model, const testing::SearchLoaders& loaders, bool resume) {
+    Search s(model, loaders.data(), c);
+    if (resume) s.resume(dir);
+    else s.run(1);
+  };
+  const auto loaders = testing::make_loaders(set, c.batch, c.seed);
+  const std::unique_ptr<SearchModel> first = testing::make_supernet(testing::Supernet::kBroad, c, 8);
+  search(*first, loaders, false);
+  const std::string path = (std::filesystem::path(dir) / Search::kCheckpointFile).string();
+  SafetensorsFile f = load_safetensors(path);
+  EXPECT_GT(first->channel_draws(), 0u);
+  EXPECT_EQ(f.metadata.at("channel_draws"), std::to_string(first->channel_draws()));
+  f.metadata.erase("channel_draws");
+  save_safetensors(path, NamedTensors(f.tensors.begin(), f.tensors.end()), f.metadata);
+  const std::unique_ptr<SearchModel> resumed = testing::make_supernet(testing::Supernet::kBroad, c, 8);
+  resumed->set_channel_draws(99);
+  search(*resumed, loaders, true);
+  EXPECT_EQ(resumed->channel_draws(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SearchSlow, ResumeRefusesADifferentConfig) {
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("bnas_search_refuse_" + std::to_string(::getpid()))).string();

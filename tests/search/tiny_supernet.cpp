@@ -101,7 +101,7 @@ class TinySupernet::Cell : public Module {
 };
 
 TinySupernet::TinySupernet(const TinySupernetOptions& o)
-    : opt_(o), channel_gen_(o.seed, RngStream::Channels) {
+    : opt_(o) {
   BNAS_CHECK(o.channels > 0 && o.in_channels > 0 && o.classes > 0,
              "TinySupernet needs positive channel and class counts");
   BNAS_CHECK(o.pc_k >= 1 && o.channels % o.pc_k == 0, "TinySupernet: the partial-channel proportion K = ",

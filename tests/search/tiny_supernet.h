@@ -47,7 +47,6 @@ class TinySupernet : public SearchModel, public Module {
   NamedTensors arch_parameters() const override;
   NamedTensors state_dict() const override { return Module::state_dict(); }
   Genotype genotype() const override;
-  Generator& generator() override { return channel_gen_; }
   Device device() const override { return opt_.device; }
 
   const TinySupernetOptions& options() const { return opt_; }
@@ -55,7 +54,6 @@ class TinySupernet : public SearchModel, public Module {
  private:
   class Cell;
   TinySupernetOptions opt_;
-  Generator channel_gen_;
   std::unique_ptr<Conv2d> stem_conv_;
   std::unique_ptr<BatchNorm2d> stem_bn_;
   std::unique_ptr<Module> stem_, cells_;

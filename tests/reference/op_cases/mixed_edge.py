@@ -75,5 +75,4 @@ CASES = [
                 {"shape": [1], "kind": "positive", "differentiable": True}, {"shape": [4, 2, 2, 3, 3]},
                 {"shape": [2, 2, 3, 3]}],
      "fn": lambda x: mixed_edge(x[0], [], list(x[3].unbind(0)) + [x[4]], x[1], x[2], True, 2, 4)},
-    {"name": "select_channels_random", "inputs": [{"shape": [2, 6, 3, 4]}], "fn": lambda x: x[0][:, [4, 1, 5]]},
 ]
