@@ -3,18 +3,7 @@ FactorizedReduce on the selected channels: ReLU (unless the input is relu'd alre
 x, conv_2 on x[:, :, 1:, 1:] (both 1x1, stride 2), concatenated, BatchNorm (eps 1e-5)."""
 import torch
 import torch.nn.functional as F
-
-
-def normal(s):
-    return {"shape": s}
-
-
-def constant(s):
-    return {"shape": s, "differentiable": False}
-
-
-def positive(s):
-    return {"shape": s, "kind": "positive"}
+from op_cases import constant, normal, positive
 
 
 def factorized_reduce(x, sel, cs, w1, w2, gamma, beta, rm, rv, relu, training, momentum=0.1):

@@ -1,20 +1,9 @@
 """batch_norm (mirrors tests/ops/cases_norm.cpp)."""
 import torch
 import torch.nn.functional as F
+from op_cases import constant, normal, positive
 
 X, X2 = [4, 3, 3, 3], [8, 5]
-
-
-def normal(s):
-    return {"shape": s}
-
-
-def constant(s):
-    return {"shape": s, "differentiable": False}
-
-
-def positive(s):
-    return {"shape": s, "kind": "positive"}
 
 
 def bn(x, w, b, rm, rv, training, momentum=0.1):
